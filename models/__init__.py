@@ -1,0 +1,1 @@
+"""The shipped tonecheck model (data only)."""

