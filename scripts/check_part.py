@@ -11,7 +11,7 @@ import sys
 
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-LABELS = {"supportive", "promotional", "tone-deaf", "preventive"}
+LABELS = {"supportive", "promotional", "tone-deaf", "preventive", "none"}
 CRISES = {"pandemic", "heatwave", "flood", "wildfire", "storm", "terror_attack", "strike",
           "war_refugees", "energy_prices", "earthquake_industrial", "none"}
 AUTHORS = {"brand", "influencer", "local_shop", "ngo", "institution", "media", "person"}

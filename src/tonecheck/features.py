@@ -243,9 +243,9 @@ class TextFeaturizer(TransformerMixin, BaseEstimator):
         self.lemma_table = lemma_table
 
     # -- reading texts -------------------------------------------------------------------
-    def analyse(self, texts: Iterable[str]) -> list[Analysis]:
-        """Normalise and tokenize each text."""
-        return [tokenize(t) for t in texts]
+    def analyse(self, texts: Iterable[str | Analysis]) -> list[Analysis]:
+        """Normalise and tokenize each text (an :class:`Analysis` passes through as it is)."""
+        return [t if isinstance(t, Analysis) else tokenize(t) for t in texts]
 
     def terms(self, analysis: Analysis) -> list[str]:
         """The words the n-gram features are made of, one per token (punctuation dropped)."""
@@ -264,12 +264,14 @@ class TextFeaturizer(TransformerMixin, BaseEstimator):
 
     # -- scikit-learn API ----------------------------------------------------------------
     def fit(self, X: Iterable[str], y: Any = None) -> TextFeaturizer:
-        texts = list(X)
+        analyses = self.analyse(X)
         if self.lemmas:
-            self.lemma_table_ = dict(self.lemma_table) if self.lemma_table is not None else build_lemma_table(texts)
+            self.lemma_table_ = (
+                dict(self.lemma_table) if self.lemma_table is not None
+                else build_lemma_table(a.text for a in analyses)
+            )
         else:
             self.lemma_table_ = {}
-        analyses = self.analyse(texts)
         terms = [self.terms(a) for a in analyses]
         self.word_vectorizer_ = TfidfVectorizer(analyzer=_identity, min_df=self.min_df, sublinear_tf=True)
         self.word_vectorizer_.fit([self._ngrams(t) for t in terms])

@@ -77,6 +77,22 @@ class ToneModel:
     scope_threshold: float = 0.5
     labels: list[str] = field(default_factory=lambda: list(LABELS))
 
+    def _order(self) -> list[int]:
+        # scikit-learn sorts classes alphabetically; tonecheck reports them in LABELS order.
+        classes = [str(c) for c in self.classifier.classes_]
+        return [classes.index(lab) for lab in self.labels]
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Probabilities of the four labels, columns in :data:`LABELS` order, rows summing to 1."""
+        proba = np.asarray(self.classifier.predict_proba(X), dtype=np.float64)[:, self._order()]
+        return proba / proba.sum(axis=1, keepdims=True)
+
+    def scope_proba(self, X: Any) -> np.ndarray:
+        """Probability that each post fits one of the four labels at all."""
+        if self.scope is None:
+            return np.ones(X.shape[0])
+        return np.asarray(self.scope.predict_proba(X), dtype=np.float64)[:, 1]
+
     def linear_weights(self) -> np.ndarray:
         """Per-label linear weights over the feature columns, for evidence.
 
@@ -96,7 +112,7 @@ class ToneModel:
             if coef.shape[0] == 1:  # binary models are never used here, but stay safe
                 coef = np.vstack([-coef, coef])
             coefs.append(coef)
-        w = np.mean(coefs, axis=0)
+        w = np.mean(coefs, axis=0)[self._order()]
         w = w - w.mean(axis=0, keepdims=True)
         self.__dict__["_weights"] = w
         return w

@@ -1,0 +1,230 @@
+"""The public results: ``assess(text) -> Assessment`` and ``assess_many``.
+
+Nothing heavy is imported here at module level: spaCy, scikit-learn and the model load on
+the first call, once, behind a cache.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tonecheck.errors import EmptyTextError, TextTooLongError
+from tonecheck.labels import LABELS, Label
+
+if TYPE_CHECKING:
+    from tonecheck.model import ToneModel
+
+__all__ = [
+    "MAX_TEXT_LENGTH",
+    "Evidence",
+    "Assessment",
+    "Model",
+    "assess",
+    "assess_many",
+    "load_model",
+    "check_text",
+]
+
+#: Longest text accepted, in characters: far above any platform's caption limit
+#: (X: 280 or 25,000 for paid accounts, Instagram: 2,200, LinkedIn: 3,000, TikTok: 4,000).
+MAX_TEXT_LENGTH = 50_000
+#: How many evidence items an assessment keeps at most.
+MAX_EVIDENCE = 8
+
+# Reasons given in Assessment.review_reasons.
+REASON_UNSURE = "unsure"
+REASON_OUT_OF_SCOPE = "out-of-scope"
+REASON_NOT_FRENCH = "not-french"
+REASON_NO_WORDS = "no-words"
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A word (or emoji) that pushed toward the label, with its span in the original text."""
+
+    text: str
+    start: int
+    end: int
+    weight: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "start": self.start, "end": self.end, "weight": round(self.weight, 4)}
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """What tonecheck says of one post.
+
+    ``scores`` holds a calibrated probability for each of the four labels (summing to 1);
+    ``label`` is the most probable. ``evidence`` lists the words that pushed toward that
+    label, strongest first. ``needs_review`` is true when a person should look: the model is
+    unsure, the post looks out of scope, or it does not look French (``review_reasons``).
+    """
+
+    label: Label
+    scores: Mapping[Label, float]
+    evidence: tuple[Evidence, ...] = ()
+    needs_review: bool = False
+    review_reasons: tuple[str, ...] = ()
+    in_scope: float = 1.0
+
+    def __repr__(self) -> str:
+        scores = ", ".join(f"{k.value}={v:.2f}" for k, v in self.scores.items())
+        flag = f", needs_review={list(self.review_reasons)}" if self.needs_review else ""
+        return f"Assessment(label={self.label.value!r}, {scores}{flag})"
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict: label, the four scores, review flag and reasons, evidence."""
+        return {
+            "label": self.label.value,
+            "scores": {k.value: round(v, 6) for k, v in self.scores.items()},
+            "needs_review": self.needs_review,
+            "review_reasons": list(self.review_reasons),
+            "in_scope": round(self.in_scope, 6),
+            "evidence": [e.to_dict() for e in self.evidence],
+        }
+
+
+@dataclass(frozen=True)
+class Model:
+    """A loaded tone model and its metadata (see :func:`load_model`)."""
+
+    model: ToneModel
+    metadata: dict[str, Any] = field(default_factory=dict)
+    path: Path | None = None
+
+
+def load_model(path: str | os.PathLike[str] | None = None) -> Model:
+    """Load a model saved by ``tonecheck train`` (``PATH.skops`` + ``PATH.json``, or a folder).
+
+    Without a path, the model shipped with tonecheck. The file is checked against its
+    SHA-256 and library versions before skops loads it with an explicit trusted-type list.
+    """
+    from tonecheck.model import default_model_path, read_model
+
+    p = Path(path) if path is not None else default_model_path()
+    model, meta = read_model(p)
+    return Model(model, meta, p)
+
+
+_default_lock = threading.Lock()
+
+
+@functools.lru_cache(maxsize=1)
+def _default_model() -> Model:
+    return load_model()
+
+
+def _resolve(model: Model | None) -> Model:
+    if model is not None:
+        if not isinstance(model, Model):
+            raise TypeError(f"model must be a tonecheck Model from load_model(), not {type(model).__name__}")
+        return model
+    with _default_lock:
+        return _default_model()
+
+
+def check_text(text: object, *, name: str = "text") -> str:
+    """Return ``text`` if tonecheck can assess it, else raise the documented error."""
+    if not isinstance(text, str):
+        raise TypeError(f"{name} must be a str, not {type(text).__name__}")
+    if not text.strip():
+        raise EmptyTextError(f"{name} is empty or only white space; there is nothing to assess")
+    if len(text) > MAX_TEXT_LENGTH:
+        raise TextTooLongError(
+            f"{name} has {len(text):,} characters; the maximum is {MAX_TEXT_LENGTH:,} "
+            "(far above any platform's caption limit)"
+        )
+    return text
+
+
+def assess(text: str, *, model: Model | None = None) -> Assessment:
+    """Assess one draft post.
+
+    >>> result = assess("Un immense merci à tous les soignants ❤️")
+    >>> result.label
+    <Label.SUPPORTIVE: 'supportive'>
+    >>> round(sum(result.scores.values()), 6)
+    1.0
+
+    Raises ``TypeError`` for a non-str, :class:`~tonecheck.errors.EmptyTextError` for empty
+    text and :class:`~tonecheck.errors.TextTooLongError` above :data:`MAX_TEXT_LENGTH`.
+    """
+    check_text(text)
+    return _assess_checked([text], _resolve(model))[0]
+
+
+def assess_many(
+    texts: Iterable[str], *, model: Model | None = None, batch_size: int = 512
+) -> Iterator[Assessment]:
+    """Assess many posts, lazily, in input order, ``batch_size`` at a time.
+
+    Every text is checked as by :func:`assess`; the first bad one raises (with its index).
+    For batch files where bad rows must not stop the job, use ``tonecheck score``.
+    """
+    if isinstance(texts, str):
+        raise TypeError("texts must be an iterable of str, not a single str; use assess() for one post")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, not {batch_size}")
+    loaded = _resolve(model)
+    batch: list[str] = []
+    for i, text in enumerate(texts):
+        check_text(text, name=f"texts[{i}]")
+        batch.append(text)
+        if len(batch) >= batch_size:
+            yield from _assess_checked(batch, loaded)
+            batch = []
+    if batch:
+        yield from _assess_checked(batch, loaded)
+
+
+def _assess_checked(texts: list[str], loaded: Model) -> list[Assessment]:
+    import numpy as np
+
+    from tonecheck.language import looks_french
+
+    tm = loaded.model
+    featurizer = tm.featurizer
+    analyses = featurizer.analyse(texts)
+    X = featurizer.transform_analyses(analyses)
+    proba = tm.predict_proba(X)
+    in_scope = tm.scope_proba(X)
+    weights = tm.linear_weights()
+    labels = [Label(v) for v in LABELS]
+    results = []
+    for i, analysis in enumerate(analyses):
+        best = int(np.argmax(proba[i]))
+        reasons = []
+        words = featurizer.word_tokens(analysis)
+        if not any(any(ch.isalpha() for ch in t.lower) for t in words):
+            reasons.append(REASON_NO_WORDS)
+        elif not looks_french(analysis):
+            reasons.append(REASON_NOT_FRENCH)
+        if proba[i, best] < tm.review_threshold:
+            reasons.append(REASON_UNSURE)
+        if in_scope[i] < tm.scope_threshold:
+            reasons.append(REASON_OUT_OF_SCOPE)
+        token_w = featurizer.token_weights(analysis, X[i], weights[best])
+        order = np.argsort(-token_w, kind="stable")
+        evidence = tuple(
+            Evidence(analysis.text[words[j].start : words[j].end], words[j].start, words[j].end, float(token_w[j]))
+            for j in order[:MAX_EVIDENCE]
+            if token_w[j] > 0
+        )
+        results.append(
+            Assessment(
+                label=labels[best],
+                scores={lab: float(p) for lab, p in zip(labels, proba[i])},
+                evidence=evidence,
+                needs_review=bool(reasons),
+                review_reasons=tuple(reasons),
+                in_scope=float(in_scope[i]),
+            )
+        )
+    return results

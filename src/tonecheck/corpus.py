@@ -1,0 +1,154 @@
+"""Reading labelled posts for training and evaluation, with checks that name bad rows.
+
+Training files are CSV or JSON Lines with at least ``text`` and ``label`` columns (``label``
+one of the four labels or ``none``); an optional ``split`` column (``train``/``test``) and
+any other columns are kept. Real tweets are stored as ``id,label,confidence,split`` and
+joined with their texts from a separate file at load time.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tonecheck.errors import TrainingDataError
+from tonecheck.labels import LABELS, OUT_OF_SCOPE
+
+__all__ = [
+    "Post",
+    "DATA_LABELS",
+    "MIN_EXAMPLES_PER_LABEL",
+    "read_table",
+    "read_posts",
+    "read_real_posts",
+    "validate_posts",
+    "data_hash",
+]
+
+DATA_LABELS: tuple[str, ...] = (*LABELS, OUT_OF_SCOPE)
+MIN_EXAMPLES_PER_LABEL = 10
+
+
+@dataclass(frozen=True)
+class Post:
+    """One labelled post. ``source`` names the file and row, for error messages."""
+
+    text: str
+    label: str
+    split: str = "train"
+    source: str = ""
+    group: str = ""
+    meta: dict[str, str] = field(default_factory=dict, compare=False)
+
+
+def read_table(path: str | os.PathLike[str]) -> list[dict[str, str]]:
+    """Rows of a CSV or JSON Lines file as dicts (by extension: .jsonl/.json vs anything else)."""
+    p = Path(path)
+    if not p.is_file():
+        raise TrainingDataError(f"data file not found: {p}")
+    if p.suffix.lower() in (".jsonl", ".json", ".ndjson"):
+        rows = []
+        with open(p, encoding="utf-8") as f:
+            for n, line in enumerate(f, 1):
+                if line.strip():
+                    try:
+                        obj = json.loads(line)
+                    except json.JSONDecodeError as e:
+                        raise TrainingDataError(f"{p}:{n}: not valid JSON ({e.msg})") from e
+                    if not isinstance(obj, dict):
+                        raise TrainingDataError(f"{p}:{n}: expected a JSON object, got {type(obj).__name__}")
+                    rows.append({k: "" if v is None else str(v) for k, v in obj.items()})
+        return rows
+    with open(p, encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def read_posts(path: str | os.PathLike[str]) -> list[Post]:
+    """Labelled posts from a training file, validated (see :func:`validate_posts`)."""
+    rows = read_table(path)
+    missing = [c for c in ("text", "label") if rows and c not in rows[0]]
+    if not rows:
+        raise TrainingDataError(f"{path}: no rows")
+    if missing:
+        raise TrainingDataError(f"{path}: missing column(s) {missing}; found {sorted(rows[0])}")
+    first_line = 1 if Path(path).suffix.lower() in (".jsonl", ".json", ".ndjson") else 2
+    posts = [
+        Post(
+            text=r.get("text") or "",
+            label=(r.get("label") or "").strip(),
+            split=(r.get("split") or "train").strip(),
+            source=f"{path}:{first_line + i}",
+            group=r.get("pair_id") or "",
+            meta={k: v for k, v in r.items() if k not in ("text", "label", "split") and v is not None},
+        )
+        for i, r in enumerate(rows)
+    ]
+    return posts
+
+
+def read_real_posts(labels_path: str | os.PathLike[str], texts_path: str | os.PathLike[str]) -> list[Post]:
+    """Real posts: our ``id,label[,confidence,split]`` file joined with the ``id,text`` file."""
+    labels = read_table(labels_path)
+    texts = {r["id"]: r["text"] for r in read_table(texts_path)}
+    missing = [r["id"] for r in labels if r["id"] not in texts]
+    if missing:
+        raise TrainingDataError(f"{labels_path}: {len(missing)} id(s) not in {texts_path}, e.g. {missing[:5]}")
+    return [
+        Post(
+            text=texts[r["id"]],
+            label=r["label"].strip(),
+            split=(r.get("split") or "train").strip(),
+            source=f"{labels_path}:{i + 2}",
+            meta={"id": r["id"], "confidence": r.get("confidence", ""), "crisis": "pandemic"},
+        )
+        for i, r in enumerate(labels)
+    ]
+
+
+def validate_posts(posts: Sequence[Post], *, min_per_label: int = MIN_EXAMPLES_PER_LABEL) -> None:
+    """Raise :class:`TrainingDataError` listing every offending row.
+
+    Checks: known labels, non-empty texts, no text with two labels, at least
+    ``min_per_label`` examples of each of the four labels.
+    """
+    problems: list[str] = []
+    bad_label = [p for p in posts if p.label not in DATA_LABELS]
+    if bad_label:
+        problems.append(
+            f"unknown label(s) (allowed: {', '.join(DATA_LABELS)}): "
+            + "; ".join(f"{p.source} {p.label!r}" for p in bad_label[:20])
+            + (f" … and {len(bad_label) - 20} more" if len(bad_label) > 20 else "")
+        )
+    empty = [p for p in posts if not p.text.strip()]
+    if empty:
+        problems.append("empty text: " + ", ".join(p.source for p in empty[:20]))
+    by_text: dict[str, list[Post]] = defaultdict(list)
+    for p in posts:
+        if p.text.strip():
+            by_text[" ".join(p.text.split()).casefold()].append(p)
+    clashes = [group for group in by_text.values() if len({p.label for p in group}) > 1]
+    if clashes:
+        problems.append(
+            "the same text with different labels: "
+            + "; ".join(" vs ".join(f"{p.source} {p.label}" for p in g) for g in clashes[:10])
+        )
+    counts = Counter(p.label for p in posts)
+    few = {lab: counts.get(lab, 0) for lab in LABELS if counts.get(lab, 0) < min_per_label}
+    if few:
+        problems.append(f"fewer than {min_per_label} examples of: " + ", ".join(f"{k} ({v})" for k, v in few.items()))
+    if problems:
+        raise TrainingDataError("training data rejected:\n  - " + "\n  - ".join(problems))
+
+
+def data_hash(posts: Iterable[Post]) -> str:
+    """SHA-256 over (text, label, split) of the posts, in order."""
+    h = hashlib.sha256()
+    for p in posts:
+        h.update(json.dumps([p.text, p.label, p.split], ensure_ascii=False).encode())
+    return h.hexdigest()

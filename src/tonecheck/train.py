@@ -1,0 +1,197 @@
+"""Retraining: fit a :class:`~tonecheck.model.ToneModel` on labelled posts, cross-validate it.
+
+Never imported by :mod:`tonecheck.assess`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from tonecheck.corpus import Post, validate_posts
+from tonecheck.features import Analysis, TextFeaturizer, build_lemma_table, tokenize
+from tonecheck.labels import LABELS, OUT_OF_SCOPE
+from tonecheck.model import ToneModel
+
+__all__ = ["TrainConfig", "fit_model", "cross_val_predictions", "classification_report", "choose_thresholds"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """What to fit. The defaults are the shipped model's (see reports/evaluation.md)."""
+
+    lemmas: bool = True
+    char_ngrams: tuple[int, int] | None = (3, 5)
+    cues: bool = True
+    cue_weight: float = 1.0
+    classifier: str = "logreg"  # logreg | svm | sgd
+    C: float = 10.0
+    tone_deaf_weight: float = 1.0
+    real_weight: float = 1.0
+    calibration: str = "sigmoid"
+    calibration_folds: int = 5
+    min_df: int = 2
+    seed: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
+
+
+def _base_classifier(config: TrainConfig) -> Any:
+    from sklearn.linear_model import LogisticRegression, SGDClassifier
+    from sklearn.svm import LinearSVC
+
+    weights = {lab: 1.0 for lab in LABELS}
+    weights["tone-deaf"] = config.tone_deaf_weight
+    if config.classifier == "logreg":
+        return LogisticRegression(C=config.C, max_iter=3000, class_weight=weights)
+    if config.classifier == "svm":
+        return LinearSVC(C=config.C / 10, class_weight=weights)
+    if config.classifier == "sgd":
+        return SGDClassifier(loss="modified_huber", alpha=1e-5, class_weight=weights, random_state=config.seed, max_iter=50)
+    raise ValueError(f"classifier must be 'logreg', 'svm' or 'sgd', not {config.classifier!r}")
+
+
+def _calibrated(config: TrainConfig) -> Any:
+    from sklearn.calibration import CalibratedClassifierCV
+
+    return CalibratedClassifierCV(_base_classifier(config), method=config.calibration, cv=config.calibration_folds)
+
+
+def _weights(posts: Sequence[Post], config: TrainConfig) -> np.ndarray:
+    return np.array([config.real_weight if p.meta.get("id") else 1.0 for p in posts])
+
+
+def fit_model(
+    posts: Sequence[Post],
+    config: TrainConfig = TrainConfig(),
+    *,
+    analyses: Sequence[Analysis] | None = None,
+    lemma_table: dict[str, str] | None = None,
+) -> ToneModel:
+    """Fit the featurizer on every post, the classifier on the in-scope ones, the scope detector on all."""
+    from sklearn.linear_model import LogisticRegression
+
+    validate_posts(posts)
+    analyses = list(analyses) if analyses is not None else [tokenize(p.text) for p in posts]
+    featurizer = TextFeaturizer(
+        lemmas=config.lemmas, char_ngrams=config.char_ngrams, cues=config.cues,
+        cue_weight=config.cue_weight, min_df=config.min_df, lemma_table=lemma_table,
+    )
+    X = featurizer.fit_transform(analyses)
+    y = np.array([p.label for p in posts])
+    w = _weights(posts, config)
+    in_scope = y != OUT_OF_SCOPE
+    classifier = _calibrated(config)
+    classifier.fit(X[in_scope], y[in_scope], sample_weight=w[in_scope])
+    model = ToneModel(featurizer=featurizer, classifier=classifier, scope=None)
+    if (~in_scope).sum() >= 10:
+        scope = LogisticRegression(C=config.C, max_iter=3000, class_weight="balanced")
+        scope.fit(X, in_scope.astype(int), sample_weight=w)
+        model.scope = scope
+    return model
+
+
+def cross_val_predictions(
+    posts: Sequence[Post],
+    config: TrainConfig = TrainConfig(),
+    *,
+    folds: int = 5,
+    analyses: Sequence[Analysis] | None = None,
+    lemma_table: dict[str, str] | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Out-of-fold (four-label probabilities, in-scope probability, fit seconds per fold).
+
+    Folds are stratified by label and keep contrast pairs (``Post.group``) together.
+    """
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    analyses = list(analyses) if analyses is not None else [tokenize(p.text) for p in posts]
+    if lemma_table is None and config.lemmas:
+        lemma_table = build_lemma_table(p.text for p in posts)
+    y = np.array([p.label for p in posts])
+    groups = np.array([p.group or f"row{i}" for i, p in enumerate(posts)])
+    proba = np.zeros((len(posts), len(LABELS)))
+    scope = np.ones(len(posts))
+    seconds = []
+    splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=config.seed)
+    for train_idx, test_idx in splitter.split(np.zeros(len(y)), y, groups):
+        t0 = time.perf_counter()
+        model = fit_model([posts[i] for i in train_idx], config, analyses=[analyses[i] for i in train_idx],
+                          lemma_table=lemma_table)
+        seconds.append(time.perf_counter() - t0)
+        X = model.featurizer.transform_analyses([analyses[i] for i in test_idx])
+        proba[test_idx] = model.predict_proba(X)
+        scope[test_idx] = model.scope_proba(X)
+    return proba, scope, np.array(seconds)
+
+
+def classification_report(y_true: Sequence[str], proba: np.ndarray) -> dict[str, Any]:
+    """Macro-F1, per-label precision/recall/F1/support and the confusion matrix (four labels)."""
+    from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_support
+
+    y_true = np.asarray(y_true)
+    keep = y_true != OUT_OF_SCOPE
+    y = y_true[keep]
+    pred = np.asarray(LABELS)[proba[keep].argmax(axis=1)]
+    p, r, f, s = precision_recall_fscore_support(y, pred, labels=list(LABELS), zero_division=0)
+    present = [lab for lab in LABELS if (y == lab).any()]
+    return {
+        "n": int(keep.sum()),
+        "macro_f1": float(f1_score(y, pred, labels=present, average="macro", zero_division=0)),
+        "accuracy": float((y == pred).mean()) if len(y) else 0.0,
+        "per_label": {
+            lab: {"precision": float(p[k]), "recall": float(r[k]), "f1": float(f[k]), "support": int(s[k])}
+            for k, lab in enumerate(LABELS)
+        },
+        "confusion": confusion_matrix(y, pred, labels=list(LABELS)).tolist(),
+        "ece": expected_calibration_error(y, proba[keep]),
+    }
+
+
+def expected_calibration_error(y: Sequence[str], proba: np.ndarray, bins: int = 10) -> float:
+    """ECE of the top-label confidence over ``bins`` equal-width bins."""
+    y = np.asarray(y)
+    if len(y) == 0:
+        return 0.0
+    conf = proba.max(axis=1)
+    correct = np.asarray(LABELS)[proba.argmax(axis=1)] == y
+    edges = np.linspace(0, 1, bins + 1)
+    ece = 0.0
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        m = (conf > lo) & (conf <= hi)
+        if m.any():
+            ece += m.mean() * abs(correct[m].mean() - conf[m].mean())
+    return float(ece)
+
+
+def choose_thresholds(y_true: Sequence[str], proba: np.ndarray, scope: np.ndarray) -> tuple[float, float]:
+    """Review thresholds from out-of-fold predictions.
+
+    ``scope_threshold``: the largest that flags at most 20 % of in-scope posts, so as many
+    ``none`` posts as possible are flagged. ``review_threshold``: the top probability below
+    which a prediction is right less than half the time.
+    """
+    y = np.asarray(y_true)
+    in_scope = y != OUT_OF_SCOPE
+    candidates = np.linspace(0.05, 0.95, 91)
+    scope_threshold = 0.5
+    if (~in_scope).any():
+        ok = [t for t in candidates if (scope[in_scope] < t).mean() <= 0.20]
+        scope_threshold = float(max(ok)) if ok else 0.05
+    conf = proba[in_scope].max(axis=1)
+    correct = np.asarray(LABELS)[proba[in_scope].argmax(axis=1)] == y[in_scope]
+    review_threshold = 0.4
+    for t in candidates:
+        band = (conf >= t - 0.05) & (conf < t + 0.05)
+        if band.sum() >= 10 and correct[band].mean() >= 0.5:
+            review_threshold = float(t)
+            break
+    return review_threshold, scope_threshold
