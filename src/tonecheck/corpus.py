@@ -37,7 +37,13 @@ MIN_EXAMPLES_PER_LABEL = 10
 
 @dataclass(frozen=True)
 class Post:
-    """One labelled post. ``source`` names the file and row, for error messages."""
+    """One labelled post. ``source`` names the file and row, for error messages; ``group``
+    keeps contrast pairs together in cross-validation; ``meta["origin"]`` is ``authored``
+    or ``real``."""
+
+    @property
+    def is_real(self) -> bool:
+        return self.meta.get("origin") == "real"
 
     text: str
     label: str
@@ -85,7 +91,7 @@ def read_posts(path: str | os.PathLike[str]) -> list[Post]:
             split=(r.get("split") or "train").strip(),
             source=f"{path}:{first_line + i}",
             group=r.get("pair_id") or "",
-            meta={k: v for k, v in r.items() if k not in ("text", "label", "split") and v is not None},
+            meta={"origin": "authored", **{k: v for k, v in r.items() if k not in ("text", "label", "split") and v is not None}},
         )
         for i, r in enumerate(rows)
     ]
@@ -105,7 +111,7 @@ def read_real_posts(labels_path: str | os.PathLike[str], texts_path: str | os.Pa
             label=r["label"].strip(),
             split=(r.get("split") or "train").strip(),
             source=f"{labels_path}:{i + 2}",
-            meta={"id": r["id"], "confidence": r.get("confidence", ""), "crisis": "pandemic"},
+            meta={"origin": "real", "id": r["id"], "confidence": r.get("confidence", ""), "crisis": "pandemic"},
         )
         for i, r in enumerate(labels)
     ]

@@ -66,7 +66,7 @@ def _calibrated(config: TrainConfig) -> Any:
 
 
 def _weights(posts: Sequence[Post], config: TrainConfig) -> np.ndarray:
-    return np.array([config.real_weight if p.meta.get("id") else 1.0 for p in posts])
+    return np.array([config.real_weight if p.is_real else 1.0 for p in posts])
 
 
 def fit_model(
@@ -195,3 +195,99 @@ def choose_thresholds(y_true: Sequence[str], proba: np.ndarray, scope: np.ndarra
             review_threshold = float(t)
             break
     return review_threshold, scope_threshold
+
+
+def load_training_posts(
+    data: Sequence[str], real_labels: str | None, real_texts: str | None, *, all_splits: bool = False,
+    say: Any = print,
+) -> list[Post]:
+    """The posts ``tonecheck train`` learns from: data files, plus real posts when their texts exist."""
+    from pathlib import Path
+
+    from tonecheck.corpus import read_posts, read_real_posts
+
+    posts: list[Post] = []
+    for path in data:
+        posts.extend(read_posts(path))
+    if real_labels:
+        if real_texts and Path(real_texts).is_file() and Path(real_labels).is_file():
+            posts.extend(read_real_posts(real_labels, real_texts))
+        else:
+            say(f"note: real posts skipped ({real_labels} or {real_texts} not found)")
+    if not all_splits:
+        posts = [p for p in posts if p.split != "test"]
+    return posts
+
+
+def format_report(name: str, report: dict[str, Any]) -> str:
+    lines = [f"{name}: macro-F1 {report['macro_f1']:.3f}, accuracy {report['accuracy']:.3f}, "
+             f"ECE {report['ece']:.3f} (n={report['n']})"]
+    lines.append(f"  {'label':<12} {'precision':>9} {'recall':>7} {'F1':>6} {'support':>8}")
+    for lab, m in report["per_label"].items():
+        lines.append(f"  {lab:<12} {m['precision']:>9.3f} {m['recall']:>7.3f} {m['f1']:>6.3f} {m['support']:>8}")
+    return "\n".join(lines)
+
+
+def train_and_save(
+    *,
+    data: Sequence[str],
+    real_labels: str | None,
+    real_texts: str | None,
+    output: str,
+    force: bool = False,
+    all_splits: bool = False,
+    folds: int = 5,
+    config: TrainConfig = TrainConfig(),
+    say: Any = print,
+) -> ToneModel:
+    """What ``tonecheck train`` does: load, validate, cross-validate, fit, save atomically."""
+    from pathlib import Path
+
+    from tonecheck.corpus import data_hash
+    from tonecheck.errors import ModelFileError
+    from tonecheck.model import _paths, default_model_path, save_model
+
+    skops_path, _ = _paths(Path(output) / "tonecheck.skops" if not str(output).endswith(".skops") else output)
+    shipped = default_model_path().resolve()
+    if skops_path.exists() and not force:
+        raise ModelFileError(f"{skops_path} exists; pass --force to overwrite it")
+    if skops_path.resolve() == shipped and not force:  # pragma: no cover - covered by the check above
+        raise ModelFileError(f"{skops_path} is the shipped model; pass --force to overwrite it")
+
+    posts = load_training_posts(data, real_labels, real_texts, all_splits=all_splits, say=say)
+    validate_posts(posts)
+    counts = {lab: sum(p.label == lab for p in posts) for lab in (*LABELS, OUT_OF_SCOPE)}
+    say(f"training on {len(posts)} posts: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    t0 = time.perf_counter()
+    lemma_table = build_lemma_table(p.text for p in posts) if config.lemmas else None
+    analyses = [tokenize(p.text) for p in posts]
+    say(f"spaCy lemma table: {len(lemma_table or {})} words ({time.perf_counter() - t0:.0f}s)")
+    metrics: dict[str, Any] = {}
+    review_threshold, scope_threshold = 0.5, 0.5
+    if folds and folds > 1:
+        say(f"{folds}-fold cross-validation (contrast pairs kept together)…")
+        proba, scope, _ = cross_val_predictions(posts, config, folds=folds, analyses=analyses, lemma_table=lemma_table)
+        y = np.array([p.label for p in posts])
+        real = np.array([p.is_real for p in posts])
+        review_threshold, scope_threshold = choose_thresholds(y, proba, scope)
+        for name, mask in (("all", np.ones(len(posts), bool)), ("authored", ~real), ("real", real)):
+            if (mask & (y != OUT_OF_SCOPE)).sum():
+                rep = classification_report(y[mask], proba[mask])
+                metrics[f"cv_{name}"] = {k: rep[k] for k in ("n", "macro_f1", "accuracy", "ece", "per_label")}
+                say(format_report(f"cross-validated, {name} posts", rep))
+        none = y == OUT_OF_SCOPE
+        if none.any():
+            flagged_none = float((scope[none] < scope_threshold).mean())
+            flagged_in = float((scope[~none] < scope_threshold).mean())
+            metrics["cv_scope"] = {"none_flagged": flagged_none, "in_scope_flagged": flagged_in}
+            say(f"out-of-scope check: flags {flagged_none:.1%} of 'none' posts, {flagged_in:.1%} of in-scope posts")
+    model = fit_model(posts, config, analyses=analyses, lemma_table=lemma_table)
+    model.review_threshold, model.scope_threshold = review_threshold, scope_threshold
+    path = save_model(model, skops_path, metadata={
+        "trained_on": {"posts": len(posts), "labels": counts, "data_sha256": data_hash(posts),
+                       "files": [*data, *([real_labels] if real_labels else [])], "all_splits": all_splits},
+        "config": config.as_dict(),
+        "metrics": metrics,
+    })
+    say(f"model written to {path} and {path.with_suffix('.json')} ({time.perf_counter() - t0:.0f}s)")
+    return model
