@@ -62,6 +62,8 @@ def _base_classifier(config: TrainConfig) -> Any:
 def _calibrated(config: TrainConfig) -> Any:
     from sklearn.calibration import CalibratedClassifierCV
 
+    if config.calibration == "none":
+        return _base_classifier(config)
     return CalibratedClassifierCV(_base_classifier(config), method=config.calibration, cv=config.calibration_folds)
 
 

@@ -1,0 +1,65 @@
+"""``tonecheck evaluate DATA``: a model's per-label precision, recall, F1 and confusion matrix."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from tonecheck.labels import LABELS, OUT_OF_SCOPE
+
+__all__ = ["predict_posts", "evaluate_file", "format_confusion"]
+
+
+def predict_posts(texts: Sequence[str], model: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(four-label probabilities, in-scope probability, needs_review) for each text."""
+    from tonecheck.assess import _assess_checked, _resolve
+
+    loaded = _resolve(model)
+    proba, scope, review = [], [], []
+    for start in range(0, len(texts), 512):
+        for r in _assess_checked(list(texts[start : start + 512]), loaded):
+            proba.append([r.scores[lab] for lab in r.scores])
+            scope.append(r.in_scope)
+            review.append(r.needs_review)
+    return np.array(proba).reshape(-1, len(LABELS)), np.array(scope), np.array(review, dtype=bool)
+
+
+def format_confusion(confusion: Sequence[Sequence[int]]) -> str:
+    short = [lab[:10] for lab in LABELS]
+    lines = ["  true \\ predicted  " + " ".join(f"{s:>11}" for s in short)]
+    for lab, row in zip(LABELS, confusion):
+        lines.append(f"  {lab:<17}" + " ".join(f"{v:>11}" for v in row))
+    return "\n".join(lines)
+
+
+def evaluate_file(args: argparse.Namespace) -> int:
+    from tonecheck.assess import load_model
+    from tonecheck.corpus import read_table
+    from tonecheck.errors import TrainingDataError
+    from tonecheck.train import classification_report, format_report
+
+    rows = read_table(args.data)
+    if not rows or args.text_column not in rows[0] or args.label_column not in rows[0]:
+        cols = sorted(rows[0]) if rows else []
+        raise TrainingDataError(
+            f"{args.data}: needs columns {args.text_column!r} and {args.label_column!r}; found {cols}"
+        )
+    bad = [i + 2 for i, r in enumerate(rows) if r[args.label_column] not in (*LABELS, OUT_OF_SCOPE)]
+    if bad:
+        raise TrainingDataError(f"{args.data}: unknown labels on rows {bad[:20]} (allowed: {', '.join((*LABELS, OUT_OF_SCOPE))})")
+    rows = [r for r in rows if (r[args.text_column] or "").strip()]
+    model = load_model(args.model) if args.model else None
+    y = np.array([r[args.label_column] for r in rows])
+    proba, _, review = predict_posts([r[args.text_column] for r in rows], model)
+    rep = classification_report(y, proba)
+    print(format_report(f"{args.data}", rep))
+    print("confusion matrix:")
+    print(format_confusion(rep["confusion"]))
+    none = y == OUT_OF_SCOPE
+    if none.any():
+        print(f"needs_review: {review[none].mean():.1%} of {int(none.sum())} 'none' posts, "
+              f"{review[~none].mean():.1%} of {int((~none).sum())} in-scope posts")
+    return 0

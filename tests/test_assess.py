@@ -1,0 +1,162 @@
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from tonecheck import Assessment, EmptyTextError, Label, TextTooLongError, assess, assess_many
+from tonecheck.assess import MAX_TEXT_LENGTH
+from tonecheck.labels import LABELS
+
+
+def test_label_values_are_exactly_the_four_labels():
+    assert [label.value for label in Label] == ["supportive", "promotional", "tone-deaf", "preventive"]
+    assert Label("tone-deaf") is Label.TONE_DEAF
+
+
+def test_result_contract(tiny_model):
+    text = "Merci aux soignants ❤️ Pour les remercier : -50 % sur tout le site avec le code MERCI50"
+    r = assess(text, model=tiny_model)
+    assert isinstance(r, Assessment)
+    assert isinstance(r.label, Label)
+    assert list(r.scores) == [Label(v) for v in LABELS]
+    assert sum(r.scores.values()) == pytest.approx(1.0)
+    assert all(0.0 <= s <= 1.0 for s in r.scores.values())
+    assert r.label == max(r.scores, key=r.scores.get)
+    assert isinstance(r.needs_review, bool)
+    with pytest.raises(AttributeError):
+        r.label = Label.SUPPORTIVE  # frozen
+
+
+def test_evidence_offsets_point_at_the_reported_words(tiny_model):
+    text = "Canicule : nos ventilateurs sont à -20 %, stock limité ! #Canicule2019 https://t.co/abc"
+    r = assess(text, model=tiny_model)
+    assert r.evidence, "a post full of cue words should have evidence"
+    for e in r.evidence:
+        assert text[e.start : e.end] == e.text
+        assert e.weight > 0
+    weights = [e.weight for e in r.evidence]
+    assert weights == sorted(weights, reverse=True)
+
+
+def test_to_dict_is_json_ready(tiny_model):
+    import json
+
+    d = assess("Restez chez vous, lavez-vous les mains", model=tiny_model).to_dict()
+    assert set(d) == {"label", "scores", "needs_review", "review_reasons", "in_scope", "evidence"}
+    assert set(d["scores"]) == set(LABELS)
+    json.dumps(d)
+
+
+def test_assess_many_keeps_order_and_matches_assess(tiny_model, tiny_posts):
+    texts = [p.text for p in tiny_posts[:40]]
+    many = list(assess_many(texts, model=tiny_model, batch_size=7))
+    assert len(many) == len(texts)
+    for text, r in zip(texts, many):
+        assert r == assess(text, model=tiny_model)
+
+
+def test_assess_many_is_lazy_and_rejects_a_single_string(tiny_model):
+    with pytest.raises(TypeError, match="not a single str"):
+        list(assess_many("un seul texte", model=tiny_model))
+    with pytest.raises(ValueError, match="batch_size must be at least 1"):
+        list(assess_many(["a"], model=tiny_model, batch_size=0))
+
+
+@pytest.mark.parametrize("bad", [None, 42, b"merci", ["merci"]])
+def test_non_str_raises_type_error_naming_the_type(bad, tiny_model):
+    with pytest.raises(TypeError, match=f"must be a str, not {type(bad).__name__}"):
+        assess(bad, model=tiny_model)
+
+
+@pytest.mark.parametrize("empty", ["", " ", "\n\t  ", "\u3000"])
+def test_empty_text_raises_empty_text_error(empty, tiny_model):
+    with pytest.raises(EmptyTextError, match="empty or only white space"):
+        assess(empty, model=tiny_model)
+    assert issubclass(EmptyTextError, ValueError)
+
+
+def test_too_long_text_is_rejected_with_the_limit(tiny_model):
+    with pytest.raises(TextTooLongError, match=f"maximum is {MAX_TEXT_LENGTH:,}"):
+        assess("a" * (MAX_TEXT_LENGTH + 1), model=tiny_model)
+    assess("a " * (MAX_TEXT_LENGTH // 2), model=tiny_model)  # at the limit: fine
+
+
+def test_bad_item_in_assess_many_names_its_index(tiny_model):
+    with pytest.raises(EmptyTextError, match=r"texts\[1\]"):
+        list(assess_many(["ok", "  "], model=tiny_model))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "\x00\x01\x02 contrôle \x7f\x9f",
+        "\u200b\u200c\u200d\u2060\ufeff",
+        "\u202eesuom\u202c \u2066bidi\u2069",
+        "surrogate \ud800 seule \udfff",
+        "😀" * 5000,
+        "#Confinement #RestezChezVous #MerciAuxSoignants",
+        "https://t.co/abc https://t.co/def",
+        "@a @b @c",
+        "!!!!???....",
+        "Привет всем, оставайтесь дома",
+        "大家好，请待在家里",
+        "مرحبا بالجميع",
+        "e\u0301" * 50,
+    ],
+)
+def test_odd_strings_never_crash(text, tiny_model):
+    r = assess(text, model=tiny_model)
+    assert sum(r.scores.values()) == pytest.approx(1.0)
+    for e in r.evidence:
+        assert text[e.start : e.end] == e.text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Please stay at home and wash your hands, we will get through this together",
+        "Quédense en casa y lávense las manos, por favor, es muy importante para todos",
+        "Привет всем, оставайтесь дома и мойте руки",
+    ],
+)
+def test_non_french_posts_need_review_with_the_reason(text, tiny_model):
+    r = assess(text, model=tiny_model)
+    assert r.needs_review
+    assert "not-french" in r.review_reasons
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Restez chez vous et lavez-vous les mains", "Merci aux soignants", "jpp trop bien ce drop 🔥 lien en bio"],
+)
+def test_french_posts_are_not_flagged_as_foreign(text, tiny_model):
+    assert "not-french" not in assess(text, model=tiny_model).review_reasons
+
+
+def test_eight_threads_give_the_single_thread_answers(tiny_model, tiny_posts):
+    texts = [p.text for p in tiny_posts[:64]]
+    expected = [assess(t, model=tiny_model) for t in texts]
+    barrier = threading.Barrier(8)
+
+    def work(k):
+        barrier.wait()
+        return [assess(t, model=tiny_model) for t in texts[k::8]]
+
+    with ThreadPoolExecutor(8) as pool:
+        parts = list(pool.map(work, range(8)))
+    for k, part in enumerate(parts):
+        assert part == expected[k::8]
+
+
+def test_same_answer_twice(tiny_model):
+    t = "Soirée chez moi samedi, ramenez vos potes, le couvre-feu on s'en fiche 🎉"
+    assert assess(t, model=tiny_model) == assess(t, model=tiny_model)
+
+
+def test_importing_tonecheck_loads_neither_spacy_nor_sklearn():
+    import subprocess
+    import sys
+
+    code = "import sys, tonecheck; print(sorted(m for m in ('spacy','sklearn','scipy','pandas','matplotlib') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -1,0 +1,104 @@
+import json
+import shutil
+
+import pytest
+
+from tonecheck import load_model
+from tonecheck.errors import ModelFileError, ModelIntegrityError, ModelVersionError
+from tonecheck.labels import LABELS
+from tonecheck.model import TRUSTED_TYPES, file_sha256, read_model
+
+
+def _copy(src, dst):
+    shutil.copytree(src, dst)
+    return dst
+
+
+def test_round_trip_gives_the_same_predictions(tiny_model, tiny_model_dir, tiny_posts):
+    from tonecheck.assess import assess_many
+
+    again = load_model(tiny_model_dir / "tonecheck.skops")
+    texts = [p.text for p in tiny_posts[:20]]
+    assert [r.scores for r in assess_many(texts, model=tiny_model)] == [r.scores for r in assess_many(texts, model=again)]
+
+
+def test_metadata_records_versions_labels_and_hash(tiny_model_dir):
+    meta = json.loads((tiny_model_dir / "tonecheck.json").read_text())
+    assert meta["schema_version"] == 1
+    assert meta["labels"] == list(LABELS)
+    assert set(meta["versions"]) >= {"tonecheck", "scikit-learn", "spacy", "spacy_model"}
+    assert meta["sha256"] == file_sha256(tiny_model_dir / "tonecheck.skops")
+
+
+def test_missing_file_is_a_clear_error(tmp_path):
+    with pytest.raises(ModelFileError, match="model file not found"):
+        load_model(tmp_path / "nothing.skops")
+
+
+def test_missing_metadata_is_refused(tiny_model_dir, tmp_path):
+    d = _copy(tiny_model_dir, tmp_path / "m")
+    (d / "tonecheck.json").unlink()
+    with pytest.raises(ModelFileError, match="metadata not found"):
+        load_model(d)
+
+
+def test_truncated_file_is_refused(tiny_model_dir, tmp_path):
+    d = _copy(tiny_model_dir, tmp_path / "m")
+    blob = (d / "tonecheck.skops").read_bytes()
+    (d / "tonecheck.skops").write_bytes(blob[: len(blob) // 2])
+    with pytest.raises(ModelIntegrityError, match="truncated or was modified"):
+        load_model(d)
+
+
+def test_modified_file_is_refused(tiny_model_dir, tmp_path):
+    d = _copy(tiny_model_dir, tmp_path / "m")
+    blob = bytearray((d / "tonecheck.skops").read_bytes())
+    blob[len(blob) // 2] ^= 0xFF
+    (d / "tonecheck.skops").write_bytes(bytes(blob))
+    with pytest.raises(ModelIntegrityError, match="SHA-256"):
+        load_model(d)
+
+
+@pytest.mark.parametrize("lib", ["scikit-learn", "spacy"])
+def test_other_library_minor_version_is_refused_with_how_to_retrain(tiny_model_dir, tmp_path, lib):
+    d = _copy(tiny_model_dir, tmp_path / "m")
+    meta = json.loads((d / "tonecheck.json").read_text())
+    meta["versions"][lib] = "0.1.0"
+    (d / "tonecheck.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelVersionError, match=rf"built with {lib} 0\.1\.0.*tonecheck train"):
+        load_model(d)
+
+
+def test_other_labels_are_refused(tiny_model_dir, tmp_path):
+    d = _copy(tiny_model_dir, tmp_path / "m")
+    meta = json.loads((d / "tonecheck.json").read_text())
+    meta["labels"] = ["positive", "negative"]
+    (d / "tonecheck.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelVersionError, match="predicts labels"):
+        load_model(d)
+
+
+def test_untrusted_types_are_refused_even_with_a_valid_hash(tmp_path):
+    """A file holding any type outside the trusted list never loads, whatever its metadata says."""
+    import skops.io as sio
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    import os
+
+    path = tmp_path / "evil.skops"
+    sio.dump(Pipeline([("f", FunctionTransformer(os.system))]), path)
+    from tonecheck.model import library_versions
+
+    meta = {"schema_version": 1, "versions": library_versions(), "labels": list(LABELS), "sha256": file_sha256(path)}
+    (tmp_path / "evil.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelFileError, match="cannot load"):
+        read_model(path)
+    assert "sklearn.pipeline.Pipeline" not in TRUSTED_TYPES
+
+
+def test_model_must_be_a_loaded_model(tiny_posts):
+    from tonecheck import assess
+
+    with pytest.raises(TypeError, match="model must be a tonecheck Model"):
+        assess("bonjour à tous", model="models/tonecheck.skops")
