@@ -158,3 +158,26 @@ def data_hash(posts: Iterable[Post]) -> str:
     for p in posts:
         h.update(json.dumps([p.text, p.label, p.split], ensure_ascii=False).encode())
     return h.hexdigest()
+
+
+def near_duplicates(texts: Sequence[str], groups: Sequence[str], *, threshold: float = 0.85) -> list[tuple[int, int, float]]:
+    """Pairs of texts whose character 3–5-gram TF-IDF cosine is at least ``threshold``.
+
+    Pairs inside one declared group (a contrast pair, same non-empty ``groups`` value) are
+    allowed and left out.
+    """
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    X = TfidfVectorizer(analyzer="char", ngram_range=(3, 5), lowercase=True).fit_transform(list(texts))
+    S = (X @ X.T).tocoo()
+    out = []
+    for i, j, v in zip(S.row.tolist(), S.col.tolist(), S.data.tolist()):
+        if i < j and v >= threshold and not (groups[i] and groups[i] == groups[j]):
+            out.append((i, j, v))
+    return out
+
+
+def near_duplicate_rate(texts: Sequence[str], groups: Sequence[str], *, threshold: float = 0.85) -> float:
+    """Share of texts that have a near-duplicate neighbour outside their declared pair."""
+    flagged = {k for i, j, _ in near_duplicates(texts, groups, threshold=threshold) for k in (i, j)}
+    return len(flagged) / max(len(texts), 1)

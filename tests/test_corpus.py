@@ -1,0 +1,64 @@
+import json
+
+import pytest
+
+from tonecheck.corpus import Post, read_posts, read_real_posts, validate_posts
+from tonecheck.errors import TrainingDataError
+
+
+def _posts(n=10, **extra):
+    labels = ["supportive", "promotional", "tone-deaf", "preventive"]
+    return [Post(f"texte {lab} numéro {i}", lab, source=f"f.csv:{i}") for lab in labels for i in range(n)]
+
+
+def test_valid_posts_pass():
+    validate_posts(_posts())
+
+
+def test_missing_columns_are_named(tmp_path):
+    p = tmp_path / "d.csv"
+    p.write_text("caption,label\nsalut,none\n", encoding="utf-8")
+    with pytest.raises(TrainingDataError, match=r"missing column\(s\) \['text'\]"):
+        read_posts(p)
+
+
+def test_unknown_labels_list_rows():
+    posts = [*_posts(), Post("a", "joyful", source="f.csv:99")]
+    with pytest.raises(TrainingDataError, match=r"unknown label.*f\.csv:99 'joyful'"):
+        validate_posts(posts)
+
+
+def test_empty_texts_list_rows():
+    with pytest.raises(TrainingDataError, match=r"empty text: f\.csv:7"):
+        validate_posts([*_posts(), Post("  ", "supportive", source="f.csv:7")])
+
+
+def test_same_text_with_two_labels_lists_both_rows():
+    posts = [*_posts(), Post("Merci !", "supportive", source="a:1"), Post("merci  !", "promotional", source="a:2")]
+    with pytest.raises(TrainingDataError, match=r"a:1 supportive vs a:2 promotional"):
+        validate_posts(posts)
+
+
+def test_too_few_examples_of_a_label():
+    posts = [p for p in _posts() if p.label != "preventive"] + _posts(3)[-3:]
+    with pytest.raises(TrainingDataError, match=r"fewer than 10 examples of: preventive \(3\)"):
+        validate_posts(posts)
+
+
+def test_jsonl_and_bad_json_line(tmp_path):
+    p = tmp_path / "d.jsonl"
+    p.write_text(json.dumps({"text": "a", "label": "none"}) + "\n{oops\n", encoding="utf-8")
+    with pytest.raises(TrainingDataError, match=r"d\.jsonl:2: not valid JSON"):
+        read_posts(p)
+
+
+def test_real_posts_join_ids_with_texts(tmp_path):
+    labels = tmp_path / "l.csv"
+    texts = tmp_path / "t.csv"
+    labels.write_text("id,label,confidence,split\n12,supportive,high,test\n", encoding="utf-8")
+    texts.write_text('id,text\n12,"Merci\nà tous"\n13,autre\n', encoding="utf-8")
+    [post] = read_real_posts(labels, texts)
+    assert post.text == "Merci\nà tous" and post.label == "supportive" and post.split == "test" and post.is_real
+    labels.write_text("id,label\n99,none\n", encoding="utf-8")
+    with pytest.raises(TrainingDataError, match="not in"):
+        read_real_posts(labels, texts)
