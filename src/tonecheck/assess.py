@@ -36,6 +36,8 @@ __all__ = [
 MAX_TEXT_LENGTH = 50_000
 #: How many evidence items an assessment keeps at most.
 MAX_EVIDENCE = 8
+#: Evidence keeps words whose weight is at least this share of the strongest word's.
+EVIDENCE_SHARE = 0.2
 
 # Reasons given in Assessment.review_reasons.
 REASON_UNSURE = "unsure"
@@ -161,27 +163,94 @@ def assess(text: str, *, model: Model | None = None) -> Assessment:
 
 
 def assess_many(
-    texts: Iterable[str], *, model: Model | None = None, batch_size: int = 512
+    texts: Iterable[str], *, model: Model | None = None, batch_size: int = 512, n_process: int = 1
 ) -> Iterator[Assessment]:
     """Assess many posts, lazily, in input order, ``batch_size`` at a time.
 
     Every text is checked as by :func:`assess`; the first bad one raises (with its index).
-    For batch files where bad rows must not stop the job, use ``tonecheck score``.
+    ``n_process > 1`` scores batches in that many worker processes (results stay in input
+    order; at most two batches per worker are in flight, so memory stays flat). For batch
+    files where bad rows must not stop the job, use ``tonecheck score``.
     """
     if isinstance(texts, str):
         raise TypeError("texts must be an iterable of str, not a single str; use assess() for one post")
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, not {batch_size}")
+    if n_process < 1:
+        raise ValueError(f"n_process must be at least 1, not {n_process}")
     loaded = _resolve(model)
+    batches = _checked_batches(texts, batch_size)
+    if n_process == 1:
+        for batch in batches:
+            yield from _assess_checked(batch, loaded)
+    else:
+        yield from _assess_in_processes(batches, loaded, n_process)
+
+
+def _checked_batches(texts: Iterable[str], batch_size: int) -> Iterator[list[str]]:
     batch: list[str] = []
     for i, text in enumerate(texts):
         check_text(text, name=f"texts[{i}]")
         batch.append(text)
         if len(batch) >= batch_size:
-            yield from _assess_checked(batch, loaded)
+            yield batch
             batch = []
     if batch:
-        yield from _assess_checked(batch, loaded)
+        yield batch
+
+
+_worker_model: Model | None = None
+
+
+def _init_worker(model: Model | None) -> None:
+    global _worker_model
+    if model is not None:  # spawned worker: the model came pickled, or is loaded from its path
+        _worker_model = model
+    else:
+        _worker_model = _default_model()
+
+
+def _work(batch: list[str]) -> list[Assessment]:
+    assert _worker_model is not None
+    return _assess_checked(batch, _worker_model)
+
+
+def _assess_in_processes(batches: Iterator[list[str]], loaded: Model, n_process: int) -> Iterator[Assessment]:
+    import multiprocessing
+    from collections import deque
+    from concurrent.futures import ProcessPoolExecutor
+
+    global _worker_model
+    methods = multiprocessing.get_all_start_methods()
+    if "fork" in methods:
+        # forked workers share the loaded model and spaCy tokenizer copy-on-write
+        _worker_model = loaded
+        context, initargs = multiprocessing.get_context("fork"), (loaded,)
+    else:  # pragma: no cover - macOS/Windows
+        context, initargs = multiprocessing.get_context("spawn"), (loaded,)
+    with ProcessPoolExecutor(n_process, mp_context=context, initializer=_init_worker, initargs=initargs) as pool:
+        pending: deque = deque()
+        for batch in batches:
+            pending.append(pool.submit(_work, batch))
+            if len(pending) >= 2 * n_process:
+                yield from pending.popleft().result()
+        while pending:
+            yield from pending.popleft().result()
+
+
+def _evidence(text: str, words: list, token_w: Any) -> tuple[Evidence, ...]:
+    """The strongest positive tokens, merged by span, keeping those within 20 % of the top."""
+    by_span: dict[tuple[int, int], float] = {}
+    for t, w in zip(words, token_w.tolist()):
+        if w > 0:
+            by_span[(t.start, t.end)] = by_span.get((t.start, t.end), 0.0) + w
+    if not by_span:
+        return ()
+    top = max(by_span.values())
+    ranked = sorted(by_span.items(), key=lambda kv: (-kv[1], kv[0]))
+    return tuple(
+        Evidence(text[s:e], s, e, w) for (s, e), w in ranked[:MAX_EVIDENCE] if w >= EVIDENCE_SHARE * top
+    )
 
 
 def _assess_checked(texts: list[str], loaded: Model) -> list[Assessment]:
@@ -197,9 +266,11 @@ def _assess_checked(texts: list[str], loaded: Model) -> list[Assessment]:
     in_scope = tm.scope_proba(X)
     weights = tm.linear_weights()
     labels = [Label(v) for v in LABELS]
+    best_of = proba.argmax(axis=1)
+    token_weights = featurizer.token_weights(analyses, X, weights, best_of)
     results = []
     for i, analysis in enumerate(analyses):
-        best = int(np.argmax(proba[i]))
+        best = int(best_of[i])
         reasons = []
         words = featurizer.word_tokens(analysis)
         if not any(any(ch.isalpha() for ch in t.lower) for t in words):
@@ -210,18 +281,12 @@ def _assess_checked(texts: list[str], loaded: Model) -> list[Assessment]:
             reasons.append(REASON_UNSURE)
         if in_scope[i] < tm.scope_threshold:
             reasons.append(REASON_OUT_OF_SCOPE)
-        token_w = featurizer.token_weights(analysis, X[i], weights[best])
-        order = np.argsort(-token_w, kind="stable")
-        evidence = tuple(
-            Evidence(analysis.text[words[j].start : words[j].end], words[j].start, words[j].end, float(token_w[j]))
-            for j in order[:MAX_EVIDENCE]
-            if token_w[j] > 0
-        )
+        token_w = token_weights[i]
         results.append(
             Assessment(
                 label=labels[best],
                 scores={lab: float(p) for lab, p in zip(labels, proba[i])},
-                evidence=evidence,
+                evidence=_evidence(analysis.text, words, token_w),
                 needs_review=bool(reasons),
                 review_reasons=tuple(reasons),
                 in_scope=float(in_scope[i]),

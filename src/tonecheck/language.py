@@ -7,8 +7,7 @@ are clearly of another language.
 
 from __future__ import annotations
 
-import functools
-import unicodedata
+import re
 
 from tonecheck.features import Analysis
 
@@ -30,25 +29,24 @@ _OTHERS = {
 }
 
 
+_WORD = re.compile(r"[^\W\d_]+")
+_LETTER = re.compile(r"[^\W\d_]")
+# Latin letters: ASCII, Latin-1, Latin Extended-A/B and Additional.
+_LATIN = re.compile(r"[A-Za-z\u00c0-\u024f\u1e00-\u1eff]")
+
+
 def _latin_share(text: str) -> float:
-    letters = [ch for ch in text if ch.isalpha()]
+    letters = len(_LETTER.findall(text))
     if not letters:
         return 1.0
-    latin = sum(1 for ch in letters if "LATIN" in _name(ch))
-    return latin / len(letters)
-
-
-@functools.lru_cache(maxsize=4096)
-def _name(ch: str) -> str:
-    return unicodedata.name(ch, "")
+    return len(_LATIN.findall(text)) / letters
 
 
 def looks_french(analysis: Analysis) -> bool:
     """False when the post is clearly in another language or script."""
     if _latin_share(analysis.normalised) < 0.5:
         return False
-    words = [t.lower.strip("'’") for t in analysis.tokens if any(ch.isalpha() for ch in t.lower)]
-    words = [w for w in words if not w.startswith("xx")]
+    words = [w for w in _WORD.findall(analysis.normalised.lower()) if not w.startswith("xx")]
     if len(words) < 4:
         return True
     fr = sum(1 for w in words if w in _FRENCH)

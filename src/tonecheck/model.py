@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import tempfile
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,7 @@ TRUSTED_TYPES = [
     "numpy.int64",
     "numpy.dtype",
     "numpy.ndarray",
+    "builtins.bytes",
     "scipy.sparse._csr.csr_matrix",
     "collections.OrderedDict",
     "collections.defaultdict",
@@ -177,6 +179,7 @@ def _atomic_write(path: Path, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes files private; a model file is meant to be shared
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -188,7 +191,7 @@ def save_model(model: ToneModel, path: str | os.PathLike[str], *, metadata: dict
     import skops.io as sio
 
     skops_path, json_path = _paths(path)
-    blob = sio.dumps(model)
+    blob = sio.dumps(model, compression=zipfile.ZIP_DEFLATED, compresslevel=6)
     meta = {
         "schema_version": SCHEMA_VERSION,
         "versions": library_versions(),

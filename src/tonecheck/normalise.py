@@ -68,7 +68,8 @@ _ELONGATION = re.compile(r"([^\W\d_]|[!?.])\1{2,}")
 _EMOJI = re.compile(
     "[\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\u2300-\u23ff\u2190-\u21ff\u3030\u303d\u3297\u3299]"
 )
-_SPACES = re.compile(r"\s+")
+# Only what needs changing: runs of two or more, or white space other than a plain space.
+_SPACES = re.compile(r"\s{2,}|[^\S ]")
 
 
 def _opaque(text: str, start: int, end: int) -> list[_Segment]:

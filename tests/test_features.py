@@ -1,0 +1,95 @@
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+
+from tonecheck.features import CUE_NAMES, TextFeaturizer, conjunction_matches, tokenize
+
+TEXTS = [
+    "Restez chez vous et profitez de -30 % avec le code RESTEZCHEZVOUS",
+    "Un immense merci à tous les soignants ❤️",
+    "Lavez-vous les mains et gardez vos distances",
+    "Nouveau drop ce soir 20h 🔥 lien en bio",
+] * 3
+
+
+def test_parameters_are_stored_as_given_and_clone():
+    f = TextFeaturizer(lemmas=False, char_ngrams=None, cue_weight=0.5, min_df=1)
+    assert f.get_params()["cue_weight"] == 0.5
+    assert clone(f).get_params() == f.get_params()
+
+
+def test_transform_before_fit_raises_not_fitted():
+    with pytest.raises(NotFittedError):
+        TextFeaturizer().transform(["bonjour"])
+
+
+def test_fit_transform_shape_matches_feature_names():
+    f = TextFeaturizer(lemmas=False, min_df=1)
+    X = f.fit_transform(TEXTS)
+    assert X.shape == (len(TEXTS), len(f.get_feature_names_out()))
+    assert X.shape[1] == f.n_features_out_
+    assert list(f.get_feature_names_out()[-len(CUE_NAMES):]) == list(CUE_NAMES)
+    assert np.allclose(X.toarray(), f.transform(TEXTS).toarray())
+
+
+def test_lemmas_come_from_spacy():
+    f = TextFeaturizer(lemmas=True, char_ngrams=None, min_df=1).fit([*TEXTS, "Nous offrons des masques"])
+    assert f.terms(tokenize("Nous offrons des masques")) == ["nous", "offrir", "de", "masque"]
+    # a word the table has not seen keeps its lower-cased form
+    assert f.terms(tokenize("Ils DISTRIBUENT")) == ["ils", "distribuent"]
+
+
+def test_tokens_point_at_the_original_text():
+    text = "Merci @pompiers #MerciAuxPompiers 🚒 https://t.co/x"
+    for t in tokenize(text).tokens:
+        assert 0 <= t.start < t.end <= len(text)
+    words = [text[t.start:t.end] for t in tokenize(text).tokens]
+    assert "Merci" in words and "🚒" in words and "Pompiers" in words
+
+
+@pytest.mark.parametrize(
+    "text, fires",
+    [
+        ("profitez du confinement pour craquer", "crisis+commerce"),
+        ("code CONFINEMENT20 sur tout le site", "crisis+commerce"),
+        ("apéro sur la plage malgré l'alerte orange", "crisis+invite"),
+        ("Merci aux soignants : -50 % sur tout le site", "thanks+commerce"),
+    ],
+)
+def test_conjunctions_fire_on_nearby_words(text, fires):
+    f = TextFeaturizer(lemmas=False, min_df=1).fit(TEXTS)
+    names = [n.removeprefix("cue:") for n in CUE_NAMES]
+    hits = conjunction_matches(f.terms(tokenize(text)))
+    assert hits[names.index(fires)]
+
+
+def test_a_crisis_hashtag_far_from_a_promotion_is_no_conjunction():
+    f = TextFeaturizer(lemmas=False, min_df=1).fit(TEXTS)
+    text = "Nouvelle collection printemps disponible en boutique et sur le site, venez la découvrir dès demain matin #ConfinementJour12"
+    hits = conjunction_matches(f.terms(tokenize(text)))
+    assert not hits[0]
+
+
+def test_cached_char_block_equals_sklearn_tfidf():
+    """The per-word cached char n-grams give exactly TfidfVectorizer's matrix."""
+    corpus = [*TEXTS, "Attention aux fausses cagnottes !!! Vérifiez https://t.co/x", "l'été, c'est l'été 🌞"]
+    f = TextFeaturizer(lemmas=False, cues=False, min_df=1).fit(corpus)
+    ours = f._char_block(f.analyse(corpus)).toarray()
+    theirs = f.char_vectorizer_.transform([a.normalised for a in f.analyse(corpus)]).toarray()
+    assert np.allclose(ours, theirs)
+
+
+def test_token_weights_sum_to_the_linear_score():
+    """Shares of every word and char feature add up to the label's linear score (no cues)."""
+    f = TextFeaturizer(lemmas=False, cues=False, min_df=1).fit(TEXTS)
+    analyses = f.analyse(TEXTS[:4])
+    X = f.transform_analyses(analyses)
+    rng = np.random.default_rng(0)
+    W = rng.normal(size=(4, X.shape[1]))
+    labels = np.array([0, 1, 2, 3])
+    per_post = f.token_weights(analyses, X, W, labels)
+    for d in range(4):
+        full = X[d].toarray().ravel() @ W[labels[d]]
+        # (a white-space word made only of punctuation would drop its share; none here)
+        assert per_post[d].sum() == pytest.approx(full, rel=1e-6)
