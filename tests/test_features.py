@@ -93,3 +93,12 @@ def test_token_weights_sum_to_the_linear_score():
         full = X[d].toarray().ravel() @ W[labels[d]]
         # (a white-space word made only of punctuation would drop its share; none here)
         assert per_post[d].sum() == pytest.approx(full, rel=1e-6)
+
+
+def test_word_block_equals_sklearn_tfidf():
+    corpus = [*TEXTS, "merci merci merci aux soignants", "🔥🔥 drop drop"]
+    f = TextFeaturizer(lemmas=False, char_ngrams=None, cues=False, min_df=1).fit(corpus)
+    analyses = f.analyse(corpus)
+    ours = f.transform_analyses(analyses).toarray()
+    theirs = f.word_vectorizer_.transform([f._ngrams(f.terms(a)) for a in analyses]).toarray()
+    assert np.allclose(ours, theirs)

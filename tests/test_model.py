@@ -102,3 +102,14 @@ def test_model_must_be_a_loaded_model(tiny_posts):
 
     with pytest.raises(TypeError, match="model must be a tonecheck Model"):
         assess("bonjour à tous", model="models/tonecheck.skops")
+
+
+def test_fast_probabilities_equal_scikit_learn(tiny_model, tiny_posts):
+    """ToneModel computes the logistic probabilities itself; they must equal scikit-learn's."""
+    import numpy as np
+
+    tm = tiny_model.model
+    X = tm.featurizer.transform([p.text for p in tiny_posts[:50]])
+    order = [list(tm.classifier.classes_).index(lab) for lab in LABELS]
+    assert np.allclose(tm.predict_proba(X), tm.classifier.predict_proba(X)[:, order])
+    assert np.allclose(tm.scope_proba(X), tm.scope.predict_proba(X)[:, 1])

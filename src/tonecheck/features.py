@@ -374,6 +374,7 @@ class TextFeaturizer(TransformerMixin, BaseEstimator):
     def fit(self, X: Iterable[str], y: Any = None) -> TextFeaturizer:
         self.__dict__.pop("_reader", None)
         self.__dict__.pop("_char_cache", None)
+        self.__dict__.pop("_idf", None)
         self.tokenizer_rules_ = self.special_cases_ = None
         analyses = self.analyse(X)
         if self.lemmas:
@@ -420,14 +421,46 @@ class TextFeaturizer(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "word_vectorizer_")
         if terms is None:
             terms = [self.terms(a) for a in analyses]
-        blocks = [self.word_vectorizer_.transform([self._ngrams(t) for t in terms])]
-        if self.char_vectorizer_ is not None:
-            blocks.append(self._char_block(analyses))
+        # Both TF-IDF blocks are what the fitted TfidfVectorizers compute (1 + log tf, × idf,
+        # l2 norm per block; test_features checks it), built for the whole batch with a few
+        # numpy calls: scikit-learn's and scipy's per-call overhead dominates short posts.
+        n = len(analyses)
+        vocab = self.word_vectorizer_.vocabulary_
+        n_word = len(vocab)
+        n_char = len(self.char_vectorizer_.vocabulary_) if self.char_vectorizer_ is not None else 0
+        n_features = n_word + n_char + (len(CUE_NAMES) if self.cues else 0)
+        idf = self.__dict__.get("_idf")
+        if idf is None:
+            parts = [self.word_vectorizer_.idf_]
+            if self.char_vectorizer_ is not None:
+                parts.append(self.char_vectorizer_.idf_)
+            idf = self.__dict__["_idf"] = np.concatenate(parts)
+        cols: list[np.ndarray] = []
+        docs: list[int] = []
+        for d, (analysis, doc_terms) in enumerate(zip(analyses, terms)):
+            word_cols = [c for c in map(vocab.get, self._ngrams(doc_terms)) if c is not None]
+            doc_cols = [np.array(word_cols, dtype=np.int64)]
+            if n_char:
+                doc_cols += [self._char_cols(w) + n_word for w in analysis.normalised.lower().split()]
+            doc_col = np.concatenate(doc_cols)
+            cols.append(doc_col)
+            docs.append(doc_col.size)
+        keys = np.repeat(np.arange(n, dtype=np.int64), docs) * n_features + np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64)
+        keys, counts = np.unique(keys, return_counts=True)
+        row, col = np.divmod(keys, n_features)
+        values = (np.log(counts) + 1.0) * idf[col]
+        block = row * 2 + (col >= n_word)
+        norms = np.sqrt(np.bincount(block, weights=values * values, minlength=2 * n))
+        values /= norms[block]
         if self.cues:
-            blocks.append(_cue_rows(analyses, terms) * self.cue_weight)
-        X = sparse.hstack(blocks, format="csr")
-        X.sort_indices()
-        return X
+            cue = _cue_rows(analyses, terms).tocoo()
+            row = np.concatenate([row, cue.row.astype(np.int64)])
+            col = np.concatenate([col, cue.col.astype(np.int64) + n_word + n_char])
+            values = np.concatenate([values, cue.data * self.cue_weight])
+            order = np.lexsort((col, row))
+            row, col, values = row[order], col[order], values[order]
+        indptr = np.concatenate([[0], np.cumsum(np.bincount(row, minlength=n))])
+        return sparse.csr_matrix((values, col, indptr), shape=(n, n_features))
 
     # -- character n-grams, cached per word ----------------------------------------------
     # The char TF-IDF block is what TfidfVectorizer(analyzer="char_wb").transform computes
@@ -472,6 +505,7 @@ class TextFeaturizer(TransformerMixin, BaseEstimator):
         state = dict(self.__dict__)
         state.pop("_char_cache", None)
         state.pop("_reader", None)
+        state.pop("_idf", None)
         for name in self._COMPACT:
             vectorizer = state.get(name)
             if vectorizer is not None and isinstance(getattr(vectorizer, "vocabulary_", None), dict):
@@ -512,57 +546,57 @@ class TextFeaturizer(TransformerMixin, BaseEstimator):
         ``X`` is the feature matrix of ``analyses`` (sorted indices), ``weights`` the linear
         weights (labels × columns) and ``labels`` the label row to explain for each post.
         Each feature's contribution (value × weight) is shared among the tokens that
-        produced it: a word n-gram among its words, a character n-gram among the words it
-        occurs in, a cue among the words that matched it. Computed for the whole batch at
-        once: every (post, column) query is looked up in ``X`` with one ``searchsorted``.
+        produced it: a word n-gram among its words, a character n-gram among the word tokens
+        of the white-space word it comes from, a cue among the words that matched it.
+        Computed for the whole batch at once: every (post, column) query is looked up in
+        ``X`` with one ``searchsorted``.
         """
         n_features = X.shape[1]
         x_rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
         x_keys = x_rows * n_features + X.indices  # sorted: CSR with sorted indices
-        q_doc: list[np.ndarray] = []  # for each query: post, column, token, share divisor
-        q_col: list[np.ndarray] = []
-        q_tok: list[np.ndarray] = []
-        q_div: list[np.ndarray] = []
-        n_tokens = []
-        c_doc: list[np.ndarray] = []  # char queries: post, column, white-space word
-        c_col: list[np.ndarray] = []
-        c_word: list[np.ndarray] = []
-        word_tokens: list[np.ndarray] = []  # for each white-space word, its word tokens
         vocab = self.word_vectorizer_.vocabulary_
         char_offset = len(vocab)
-        cue_offset = char_offset + (len(self.char_vectorizer_.vocabulary_) if self.char_vectorizer_ is not None else 0)
+        use_chars = self.char_vectorizer_ is not None
+        cue_offset = char_offset + (len(self.char_vectorizer_.vocabulary_) if use_chars else 0)
+        # word n-gram and cue queries: post, column, token, divisor (plain lists, one array at the end)
+        q_doc: list[int] = []
+        q_col: list[int] = []
+        q_tok: list[int] = []
+        q_div: list[float] = []
+        # char queries, per white-space word: its columns, its post, its first and end token
+        c_cols: list[np.ndarray] = []
+        c_doc: list[int] = []
+        c_first: list[int] = []
+        c_end: list[int] = []
+        n_tokens = []
         base = 0
         for d, analysis in enumerate(analyses):
             tokens = self.word_tokens(analysis)
             terms = self.terms(analysis)
             n = len(tokens)
-            cols, toks, divs = [], [], []
             for i, t in enumerate(terms):
                 c = vocab.get(t)
                 if c is not None:
-                    cols.append(c)
-                    toks.append(base + i)
-                    divs.append(1.0)
+                    q_doc.append(d)
+                    q_col.append(c)
+                    q_tok.append(base + i)
+                    q_div.append(1.0)
             if self.word_ngrams >= 2:
                 for i in range(n - 1):
                     c = vocab.get(f"{terms[i]} {terms[i + 1]}")
                     if c is not None:
-                        cols += [c, c]
-                        toks += [base + i, base + i + 1]
-                        divs += [2.0, 2.0]
+                        q_doc += (d, d)
+                        q_col += (c, c)
+                        q_tok += (base + i, base + i + 1)
+                        q_div += (2.0, 2.0)
             if self.cues:
                 for k, where in enumerate(conjunction_matches(terms)):
-                    cols += [cue_offset + k] * len(where)
-                    toks += [base + i for i in where]
-                    divs += [float(len(where))] * len(where)
-            if cols:
-                q_col.append(np.array(cols, dtype=np.int64))
-                q_tok.append(np.array(toks, dtype=np.int64))
-                q_div.append(np.array(divs))
-                q_doc.append(np.full(len(cols), d, dtype=np.int64))
-            if self.char_vectorizer_ is not None and n:
-                # char n-grams belong to white-space words (as in the char block); each word's
-                # share goes to the word tokens inside it
+                    for i in where:
+                        q_doc.append(d)
+                        q_col.append(cue_offset + k)
+                        q_tok.append(base + i)
+                        q_div.append(float(len(where)))
+            if use_chars and n:
                 starts = [t.norm_start for t in tokens]
                 k = 0
                 for m in _WORD_SPAN.finditer(analysis.normalised):
@@ -572,12 +606,10 @@ class TextFeaturizer(TransformerMixin, BaseEstimator):
                     while j < n and starts[j] < m.end():
                         j += 1
                     if j > k:
-                        cols_w = self._char_cols(m.group().lower())
-                        if cols_w.size:
-                            c_col.append(cols_w + char_offset)
-                            c_doc.append(np.full(cols_w.size, d, dtype=np.int64))
-                            c_word.append(np.full(cols_w.size, len(word_tokens), dtype=np.int64))
-                            word_tokens.append(np.arange(base + k, base + j))
+                        c_cols.append(self._char_cols(m.group().lower()))
+                        c_doc.append(d)
+                        c_first.append(base + k)
+                        c_end.append(base + j)
                     k = j
             n_tokens.append(n)
             base += n
@@ -592,22 +624,28 @@ class TextFeaturizer(TransformerMixin, BaseEstimator):
             return value * weights[labels[doc], col], keys
 
         if q_col:
-            col = np.concatenate(q_col)
-            div = np.concatenate(q_div)
-            contrib, keys = contributions(np.concatenate(q_doc), col)
+            col = np.array(q_col, dtype=np.int64)
+            div = np.array(q_div)
+            contrib, keys = contributions(np.array(q_doc, dtype=np.int64), col)
             contrib /= div
             # a word said twice shares its feature's contribution between its occurrences
             single = (col < char_offset) & (div == 1.0)
             if single.any():
                 _, inverse, counts = np.unique(keys[single], return_inverse=True, return_counts=True)
                 contrib[single] /= counts[inverse]
-            out += np.bincount(np.concatenate(q_tok), weights=contrib, minlength=base)
-        if c_col:
-            contrib, keys = contributions(np.concatenate(c_doc), np.concatenate(c_col))
+            out += np.bincount(np.array(q_tok, dtype=np.int64), weights=contrib, minlength=base)
+        if c_cols:
+            sizes = np.array([c.size for c in c_cols])
+            n_words = len(c_cols)
+            doc = np.repeat(np.array(c_doc, dtype=np.int64), sizes)
+            contrib, keys = contributions(doc, np.concatenate(c_cols) + char_offset)
             _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
-            per_word = np.bincount(np.concatenate(c_word), weights=contrib / counts[inverse], minlength=len(word_tokens))
-            sizes = np.array([len(t) for t in word_tokens])
-            out += np.bincount(np.concatenate(word_tokens), weights=np.repeat(per_word / sizes, sizes), minlength=base)
+            per_word = np.bincount(np.repeat(np.arange(n_words), sizes), weights=contrib / counts[inverse],
+                                   minlength=n_words)
+            first, end = np.array(c_first), np.array(c_end)
+            span = end - first
+            token_ids = np.repeat(first - np.concatenate([[0], np.cumsum(span)[:-1]]), span) + np.arange(span.sum())
+            out += np.bincount(token_ids, weights=np.repeat(per_word / span, span), minlength=base)
         return np.split(out, np.cumsum(n_tokens)[:-1]) if n_tokens else []
 
 

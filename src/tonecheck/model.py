@@ -81,19 +81,41 @@ class ToneModel:
 
     def _order(self) -> list[int]:
         # scikit-learn sorts classes alphabetically; tonecheck reports them in LABELS order.
-        classes = [str(c) for c in self.classifier.classes_]
-        return [classes.index(lab) for lab in self.labels]
+        order = self.__dict__.get("_order_cache")
+        if order is None:
+            classes = [str(c) for c in self.classifier.classes_]
+            order = self.__dict__["_order_cache"] = [classes.index(lab) for lab in self.labels]
+        return order
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Probabilities of the four labels, columns in :data:`LABELS` order, rows summing to 1."""
-        proba = np.asarray(self.classifier.predict_proba(X), dtype=np.float64)[:, self._order()]
+        clf = self.classifier
+        if _is_plain_logistic(clf) and len(clf.classes_) > 2:
+            # what LogisticRegression.predict_proba computes (softmax of the decision
+            # function), without its per-call input validation (test_model checks equality)
+            z = X @ self._transposed("_coef_t", clf) + clf.intercept_
+            z -= z.max(axis=1, keepdims=True)
+            proba = np.exp(z)
+        else:
+            proba = np.asarray(clf.predict_proba(X), dtype=np.float64)
+        proba = proba[:, self._order()]
         return proba / proba.sum(axis=1, keepdims=True)
 
     def scope_proba(self, X: Any) -> np.ndarray:
         """Probability that each post fits one of the four labels at all."""
         if self.scope is None:
             return np.ones(X.shape[0])
+        if _is_plain_logistic(self.scope) and len(self.scope.classes_) == 2:
+            z = np.asarray(X @ self._transposed("_scope_t", self.scope)).ravel() + self.scope.intercept_[0]
+            return 1.0 / (1.0 + np.exp(-z))
         return np.asarray(self.scope.predict_proba(X), dtype=np.float64)[:, 1]
+
+    def _transposed(self, key: str, estimator: Any) -> np.ndarray:
+        # a C-contiguous copy, made once: scipy copies a transposed view at every product
+        cached = self.__dict__.get(key)
+        if cached is None:
+            cached = self.__dict__[key] = np.ascontiguousarray(estimator.coef_.T)
+        return cached
 
     def linear_weights(self) -> np.ndarray:
         """Per-label linear weights over the feature columns, for evidence.
@@ -122,7 +144,15 @@ class ToneModel:
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state.pop("_weights", None)
+        for key in ("_order_cache", "_coef_t", "_scope_t"):
+            state.pop(key, None)
         return state
+
+
+def _is_plain_logistic(estimator: Any) -> bool:
+    from sklearn.linear_model import LogisticRegression
+
+    return type(estimator) is LogisticRegression
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:

@@ -78,6 +78,7 @@ def fit_model(
     *,
     analyses: Sequence[Analysis] | None = None,
     lemma_table: dict[str, str] | None = None,
+    with_scope: bool = True,
 ) -> ToneModel:
     """Fit the featurizer on every post, the classifier on the in-scope ones, the scope detector on all."""
     from sklearn.linear_model import LogisticRegression
@@ -95,7 +96,7 @@ def fit_model(
     classifier = _calibrated(config)
     classifier.fit(X[in_scope], y[in_scope], sample_weight=w[in_scope])
     model = ToneModel(featurizer=featurizer, classifier=classifier, scope=None)
-    if (~in_scope).sum() >= 10:
+    if with_scope and (~in_scope).sum() >= 10:
         scope = LogisticRegression(C=config.C, max_iter=3000, class_weight="balanced")
         scope.fit(X, in_scope.astype(int), sample_weight=w)
         model.scope = scope
@@ -109,6 +110,7 @@ def cross_val_predictions(
     folds: int = 5,
     analyses: Sequence[Analysis] | None = None,
     lemma_table: dict[str, str] | None = None,
+    with_scope: bool = True,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Out-of-fold (four-label probabilities, in-scope probability, fit seconds per fold).
 
@@ -129,7 +131,7 @@ def cross_val_predictions(
     for train_idx, test_idx in splitter.split(np.zeros(len(y)), y, groups):
         t0 = time.perf_counter()
         model = fit_model([posts[i] for i in train_idx], config, analyses=[analyses[i] for i in train_idx],
-                          lemma_table=lemma_table)
+                          lemma_table=lemma_table, with_scope=with_scope)
         seconds.append(time.perf_counter() - t0)
         X = model.featurizer.transform_analyses([analyses[i] for i in test_idx])
         proba[test_idx] = model.predict_proba(X)
@@ -176,20 +178,28 @@ def expected_calibration_error(y: Sequence[str], proba: np.ndarray, bins: int = 
     return float(ece)
 
 
-def choose_thresholds(y_true: Sequence[str], proba: np.ndarray, scope: np.ndarray) -> tuple[float, float]:
+def choose_thresholds(
+    y_true: Sequence[str], proba: np.ndarray, scope: np.ndarray, real: np.ndarray | None = None
+) -> tuple[float, float]:
     """Review thresholds from out-of-fold predictions.
 
     ``scope_threshold``: the largest that flags at most 20 % of in-scope posts, so as many
-    ``none`` posts as possible are flagged. ``review_threshold``: the top probability below
-    which a prediction is right less than half the time.
+    ``none`` posts as possible are flagged. It is chosen on the real posts (``real`` mask)
+    when there are at least 30 in-scope ones: authored posts are easier to tell apart from
+    chatter than real ones, and a threshold chosen on them flags most real in-scope posts.
+    ``review_threshold``: the top probability below which a prediction is right less than
+    half the time.
     """
     y = np.asarray(y_true)
     in_scope = y != OUT_OF_SCOPE
-    candidates = np.linspace(0.05, 0.95, 91)
+    candidates = np.linspace(0.01, 0.95, 95)
+    basis = np.ones(len(y), dtype=bool)
+    if real is not None and (np.asarray(real) & in_scope).sum() >= 30:
+        basis = np.asarray(real)
     scope_threshold = 0.5
     if (~in_scope).any():
-        ok = [t for t in candidates if (scope[in_scope] < t).mean() <= 0.20]
-        scope_threshold = float(max(ok)) if ok else 0.05
+        ok = [t for t in candidates if (scope[in_scope & basis] < t).mean() <= 0.20]
+        scope_threshold = float(max(ok)) if ok else 0.01
     conf = proba[in_scope].max(axis=1)
     correct = np.asarray(LABELS)[proba[in_scope].argmax(axis=1)] == y[in_scope]
     review_threshold = 0.4
@@ -273,18 +283,21 @@ def train_and_save(
         proba, scope, _ = cross_val_predictions(posts, config, folds=folds, analyses=analyses, lemma_table=lemma_table)
         y = np.array([p.label for p in posts])
         real = np.array([p.is_real for p in posts])
-        review_threshold, scope_threshold = choose_thresholds(y, proba, scope)
+        review_threshold, scope_threshold = choose_thresholds(y, proba, scope, real)
         for name, mask in (("all", np.ones(len(posts), bool)), ("authored", ~real), ("real", real)):
             if (mask & (y != OUT_OF_SCOPE)).sum():
                 rep = classification_report(y[mask], proba[mask])
                 metrics[f"cv_{name}"] = {k: rep[k] for k in ("n", "macro_f1", "accuracy", "ece", "per_label")}
                 say(format_report(f"cross-validated, {name} posts", rep))
         none = y == OUT_OF_SCOPE
-        if none.any():
-            flagged_none = float((scope[none] < scope_threshold).mean())
-            flagged_in = float((scope[~none] < scope_threshold).mean())
-            metrics["cv_scope"] = {"none_flagged": flagged_none, "in_scope_flagged": flagged_in}
-            say(f"out-of-scope check: flags {flagged_none:.1%} of 'none' posts, {flagged_in:.1%} of in-scope posts")
+        metrics["cv_scope"] = {"scope_threshold": scope_threshold, "review_threshold": review_threshold}
+        for name, mask in (("all", np.ones(len(posts), bool)), ("real", real)):
+            if (none & mask).any() and (~none & mask).any():
+                flagged_none = float((scope[none & mask] < scope_threshold).mean())
+                flagged_in = float((scope[~none & mask] < scope_threshold).mean())
+                metrics["cv_scope"][name] = {"none_flagged": flagged_none, "in_scope_flagged": flagged_in}
+                say(f"out-of-scope check ({name} posts, threshold {scope_threshold:.2f}): flags "
+                    f"{flagged_none:.1%} of 'none' posts, {flagged_in:.1%} of in-scope posts")
     model = fit_model(posts, config, analyses=analyses, lemma_table=lemma_table)
     model.review_threshold, model.scope_threshold = review_threshold, scope_threshold
     path = save_model(model, skops_path, metadata={
