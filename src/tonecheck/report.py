@@ -69,13 +69,16 @@ def _in_scope_f1(y: np.ndarray, proba: np.ndarray) -> float:
     return classification_report(y, proba)["macro_f1"] if (y != OUT_OF_SCOPE).any() else float("nan")
 
 
-def _evaluate_candidate(cand: Candidate, posts: Sequence[Post], lemma_table: dict[str, str], loco: bool) -> dict[str, Any]:
+def _evaluate_candidate(cand: Candidate, posts: Sequence[Post], lemma_table: dict[str, str], special_cases: Any,
+                        loco: bool) -> dict[str, Any]:
     from tonecheck.features import TextFeaturizer, tokenize, tokenize_plain
 
     cfg = cand.config
     analyses = TextFeaturizer(tokenizer=cfg.tokenizer).analyse(p.text for p in posts)
     t0 = time.perf_counter()
-    proba, _, seconds = cross_val_predictions(posts, cfg, analyses=analyses, lemma_table=lemma_table, with_scope=False)
+    cases = special_cases if cfg.tokenizer == "spacy" else None
+    proba, _, seconds = cross_val_predictions(posts, cfg, analyses=analyses, lemma_table=lemma_table, with_scope=False,
+                                              special_cases=cases)
     y = np.array([p.label for p in posts])
     real = np.array([p.is_real for p in posts])
     rep_all = classification_report(y, proba)
@@ -100,7 +103,7 @@ def _evaluate_candidate(cand: Candidate, posts: Sequence[Post], lemma_table: dic
                 continue
             model = fit_model([p for p, k in zip(posts, train) if k], cfg,
                               analyses=[a for a, k in zip(analyses, train) if k], lemma_table=lemma_table,
-                              with_scope=False)
+                              with_scope=False, special_cases=cases)
             X = model.featurizer.transform_analyses([a for a, k in zip(analyses, held) if k])
             row["loco"][c] = _in_scope_f1(y[held], model.predict_proba(X))
         vals = list(row["loco"].values())
@@ -109,7 +112,8 @@ def _evaluate_candidate(cand: Candidate, posts: Sequence[Post], lemma_table: dic
         row["loco_worst_crisis"] = min(row["loco"], key=row["loco"].get)
     # throughput of a fitted model (the last one) on raw texts, tokenizer caches cleared
     if model is None:
-        model = fit_model(posts, cfg, analyses=analyses, lemma_table=lemma_table, with_scope=False)
+        model = fit_model(posts, cfg, analyses=analyses, lemma_table=lemma_table, with_scope=False,
+                          special_cases=cases)
     texts = [p.text for p in posts[:3000]]
     model.featurizer.transform(["Bonjour à tous"])  # builds the compact tokenizer once
     (tokenize_plain if cfg.tokenizer == "plain" else model.featurizer._read).cache_clear()
@@ -180,7 +184,7 @@ def _plots(out: Path, confusion: np.ndarray, conf: np.ndarray, correct: np.ndarr
 def write_report(args: argparse.Namespace) -> int:
     from tonecheck.assess import load_model
     from tonecheck.evaluation import format_confusion, predict_posts
-    from tonecheck.features import build_lemma_table
+    from tonecheck.features import build_lemma_table, used_special_cases
 
     started = time.perf_counter()
     out = Path(args.report)
@@ -193,11 +197,12 @@ def write_report(args: argparse.Namespace) -> int:
         print("note: real tweets not found; real-post figures are left out")
     print(f"{len(train)} train posts, {len(test)} test posts; building the lemma table…", flush=True)
     lemma_table = build_lemma_table(p.text for p in train)
+    special_cases = used_special_cases(p.text for p in train)
     names = QUICK if args.quick else tuple(c.name for c in CANDIDATES)
     cands = [c for c in CANDIDATES if c.name in names]
     rows: list[dict[str, Any]] = []
     with ProcessPoolExecutor(max_workers=2) as pool:
-        futures = [pool.submit(_evaluate_candidate, c, train, lemma_table, True) for c in cands]
+        futures = [pool.submit(_evaluate_candidate, c, train, lemma_table, special_cases, True) for c in cands]
         for c, f in zip(cands, futures):
             rows.append(f.result())
             r = rows[-1]

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from tonecheck.corpus import Post, validate_posts
-from tonecheck.features import Analysis, TextFeaturizer, build_lemma_table
+from tonecheck.features import Analysis, TextFeaturizer, build_lemma_table, used_special_cases
 from tonecheck.labels import LABELS, OUT_OF_SCOPE
 from tonecheck.model import ToneModel
 
@@ -79,6 +79,7 @@ def fit_model(
     analyses: Sequence[Analysis] | None = None,
     lemma_table: dict[str, str] | None = None,
     with_scope: bool = True,
+    special_cases: Any = None,
 ) -> ToneModel:
     """Fit the featurizer on every post, the classifier on the in-scope ones, the scope detector on all."""
     from sklearn.linear_model import LogisticRegression
@@ -87,7 +88,7 @@ def fit_model(
     featurizer = TextFeaturizer(
         lemmas=config.lemmas, char_ngrams=config.char_ngrams, cues=config.cues,
         cue_weight=config.cue_weight, min_df=config.min_df, lemma_table=lemma_table,
-        tokenizer=config.tokenizer,
+        tokenizer=config.tokenizer, special_cases=special_cases,
     )
     X = featurizer.fit_transform(list(analyses) if analyses is not None else [p.text for p in posts])
     y = np.array([p.label for p in posts])
@@ -111,6 +112,7 @@ def cross_val_predictions(
     analyses: Sequence[Analysis] | None = None,
     lemma_table: dict[str, str] | None = None,
     with_scope: bool = True,
+    special_cases: Any = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Out-of-fold (four-label probabilities, in-scope probability, fit seconds per fold).
 
@@ -122,6 +124,8 @@ def cross_val_predictions(
         analyses = TextFeaturizer(tokenizer=config.tokenizer).analyse(p.text for p in posts)
     if lemma_table is None and config.lemmas:
         lemma_table = build_lemma_table(p.text for p in posts)
+    if special_cases is None and config.tokenizer == "spacy":
+        special_cases = used_special_cases(p.text for p in posts)
     y = np.array([p.label for p in posts])
     groups = np.array([p.group or f"row{i}" for i, p in enumerate(posts)])
     proba = np.zeros((len(posts), len(LABELS)))
@@ -131,7 +135,7 @@ def cross_val_predictions(
     for train_idx, test_idx in splitter.split(np.zeros(len(y)), y, groups):
         t0 = time.perf_counter()
         model = fit_model([posts[i] for i in train_idx], config, analyses=[analyses[i] for i in train_idx],
-                          lemma_table=lemma_table, with_scope=with_scope)
+                          lemma_table=lemma_table, with_scope=with_scope, special_cases=special_cases)
         seconds.append(time.perf_counter() - t0)
         X = model.featurizer.transform_analyses([analyses[i] for i in test_idx])
         proba[test_idx] = model.predict_proba(X)
@@ -275,12 +279,14 @@ def train_and_save(
     t0 = time.perf_counter()
     lemma_table = build_lemma_table(p.text for p in posts) if config.lemmas else None
     analyses = TextFeaturizer(tokenizer=config.tokenizer).analyse(p.text for p in posts)
+    special_cases = used_special_cases(p.text for p in posts) if config.tokenizer == "spacy" else None
     say(f"spaCy lemma table: {len(lemma_table or {})} words ({time.perf_counter() - t0:.0f}s)")
     metrics: dict[str, Any] = {}
     review_threshold, scope_threshold = 0.5, 0.5
     if folds and folds > 1:
         say(f"{folds}-fold cross-validation (contrast pairs kept together)…")
-        proba, scope, _ = cross_val_predictions(posts, config, folds=folds, analyses=analyses, lemma_table=lemma_table)
+        proba, scope, _ = cross_val_predictions(posts, config, folds=folds, analyses=analyses, lemma_table=lemma_table,
+                                                special_cases=special_cases)
         y = np.array([p.label for p in posts])
         real = np.array([p.is_real for p in posts])
         review_threshold, scope_threshold = choose_thresholds(y, proba, scope, real)
@@ -298,7 +304,7 @@ def train_and_save(
                 metrics["cv_scope"][name] = {"none_flagged": flagged_none, "in_scope_flagged": flagged_in}
                 say(f"out-of-scope check ({name} posts, threshold {scope_threshold:.2f}): flags "
                     f"{flagged_none:.1%} of 'none' posts, {flagged_in:.1%} of in-scope posts")
-    model = fit_model(posts, config, analyses=analyses, lemma_table=lemma_table)
+    model = fit_model(posts, config, analyses=analyses, lemma_table=lemma_table, special_cases=special_cases)
     model.review_threshold, model.scope_threshold = review_threshold, scope_threshold
     path = save_model(model, skops_path, metadata={
         "trained_on": {"posts": len(posts), "labels": counts, "data_sha256": data_hash(posts),
