@@ -29,12 +29,12 @@ class TrainConfig:
 
     lemmas: bool = True
     char_ngrams: tuple[int, int] | None = (3, 5)
-    cues: bool = False
+    cues: bool = True
     cue_weight: float = 1.0
     classifier: str = "logreg"  # logreg | svm | sgd
     C: float = 30.0
     tone_deaf_weight: float = 1.0
-    real_weight: float = 3.0
+    real_weight: float = 1.0
     calibration: str = "none"  # none | sigmoid | isotonic (CalibratedClassifierCV)
     calibration_folds: int = 3
     min_df: int = 2
