@@ -1,6 +1,6 @@
 """Check one or more authored-corpus part files (JSONL) against the corpus rules.
 
-Usage: /tmp/venv/bin/python scripts/check_part.py data/parts/NAME.jsonl [more.jsonl ...]
+Usage: python scripts/check_part.py data/parts/NAME.jsonl [more.jsonl ...]
 Prints counts, schema errors and near-duplicate pairs (char 3-5-gram TF-IDF cosine >= 0.85)
 that are not declared contrast pairs. When several files are given, near-duplicates are
 checked across all of them.
@@ -9,7 +9,7 @@ import collections
 import json
 import sys
 
-from sklearn.feature_extraction.text import TfidfVectorizer
+from tonecheck.corpus import near_duplicates
 
 LABELS = {"supportive", "promotional", "tone-deaf", "preventive", "none"}
 CRISES = {"pandemic", "heatwave", "flood", "wildfire", "storm", "terror_attack", "strike",
@@ -60,14 +60,9 @@ words = [len(str(r["text"]).split()) for r in rows]
 print("words min/median/max:", min(words), sorted(words)[len(words) // 2], max(words))
 
 texts = [str(r["text"]) for r in rows]
-X = TfidfVectorizer(analyzer="char", ngram_range=(3, 5), lowercase=True).fit_transform(texts)
-S = (X @ X.T).tocoo()
+pairs_of = [r["pair_id"] or "" for r in rows]
 flagged = set()
-for i, j, v in zip(S.row, S.col, S.data):
-    if i < j and v >= 0.85:
-        pi, pj = rows[i]["pair_id"], rows[j]["pair_id"]
-        if pi and pi == pj:
-            continue
-        flagged.update((i, j))
-        print(f"NEAR-DUPLICATE {v:.2f}: {rows[i]['_where']} ~ {rows[j]['_where']}")
+for i, j, v in near_duplicates(texts, pairs_of):
+    flagged.update((i, j))
+    print(f"NEAR-DUPLICATE {v:.2f}: {rows[i]['_where']} ~ {rows[j]['_where']}")
 print(f"near-duplicate rate (outside declared pairs): {len(flagged) / max(len(rows), 1):.2%}")
