@@ -257,24 +257,49 @@ CUE_NAMES: tuple[str, ...] = (
 )
 
 
+_CUE_NAMES_ORDER = tuple(_CUES)
+
+
+@functools.lru_cache(maxsize=65536)
+def _term_cues(term: str) -> tuple[str, ...]:
+    """The cue vocabularies a term belongs to (cached: terms repeat across posts)."""
+    return tuple(name for name, prefixes in _CUES.items() if term.startswith(prefixes))
+
+
 def cue_matches(terms: Sequence[str]) -> dict[str, list[int]]:
     """For each cue vocabulary, the indices of the terms that match it."""
-    return {name: [i for i, t in enumerate(terms) if t.startswith(prefixes)] for name, prefixes in _CUES.items()}
+    hits: dict[str, list[int]] = {name: [] for name in _CUE_NAMES_ORDER}
+    for i, t in enumerate(terms):
+        for name in _term_cues(t):
+            hits[name].append(i)
+    return hits
 
 
 def conjunction_matches(terms: Sequence[str]) -> list[list[int]]:
     """For each conjunction, the indices of the terms that make it fire (empty: it does not)."""
+    return [list(w) for w in _conjunctions(tuple(terms))]
+
+
+@functools.lru_cache(maxsize=1024)
+def _conjunctions(terms: tuple[str, ...]) -> tuple[tuple[int, ...], ...]:
     hits = cue_matches(terms)
     out = []
     for a, b in _CONJUNCTIONS:
-        near = sorted({k for i in hits[a] for j in hits[b] if abs(i - j) <= _WINDOW and i != j for k in (i, j)})
-        out.append(near)
-    return out
+        if hits[a] and hits[b]:
+            near = sorted({k for i in hits[a] for j in hits[b] if abs(i - j) <= _WINDOW and i != j for k in (i, j)})
+        else:
+            near = []
+        out.append(tuple(near))
+    return tuple(out)
+
+
+_LETTER = re.compile(r"[^\W\d_]")
+_UPPER = re.compile(r"[A-ZÀ-ÖØ-Þ]")
 
 
 def _shouting(analysis: Analysis) -> bool:
-    letters = [ch for ch in analysis.text if ch.isalpha()]
-    return len(letters) >= 12 and sum(ch.isupper() for ch in letters) > 0.6 * len(letters)
+    letters = len(_LETTER.findall(analysis.text))
+    return letters >= 12 and len(_UPPER.findall(analysis.text)) > 0.6 * letters
 
 
 def _cue_rows(analyses: Sequence[Analysis], terms: Sequence[Sequence[str]]) -> sparse.csr_matrix:
@@ -347,13 +372,17 @@ class TextFeaturizer(TransformerMixin, BaseEstimator):
             read = tokenize
         return [t if isinstance(t, Analysis) else read(t) for t in texts]
 
+    # spaCy keeps every new string a tokenizer meets (its StringStore only grows), so over a
+    # long batch the compact tokenizer is replaced by a fresh one every this many posts.
+    _RENEW_AFTER = 50_000
+
     @property
     def _read(self) -> Any:
         reader = self.__dict__.get("_reader")
-        if reader is None:
+        if reader is None or reader.cache_info().misses >= self._RENEW_AFTER:
             with _READER_LOCK:
                 reader = self.__dict__.get("_reader")
-                if reader is None:
+                if reader is None or reader.cache_info().misses >= self._RENEW_AFTER:
                     compact = CompactTokenizer(self.tokenizer_rules_, self.special_cases_).tokenizer
                     reader = functools.lru_cache(maxsize=4096)(functools.partial(_tokenize_with, compact))
                     self.__dict__["_reader"] = reader
