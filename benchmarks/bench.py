@@ -119,7 +119,7 @@ def main() -> int:
             pass
 
     for n_process in (1, 2):
-        s = best_of(lambda: run(n_process), args.repeat)
+        s = best_of(lambda n=n_process: run(n), args.repeat)
         rows.append((f"assess_many, n_process={n_process}" + (" (default)" if n_process == 1 else ""),
                      rate(len(texts), s), f"{len(texts) / s / base_rate:.1f}×"))
         print(rows[-1], flush=True)

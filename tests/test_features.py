@@ -72,10 +72,11 @@ def test_a_crisis_hashtag_far_from_a_promotion_is_no_conjunction():
 
 
 def test_cached_char_block_equals_sklearn_tfidf():
-    """The per-word cached char n-grams give exactly TfidfVectorizer's matrix."""
+    """The char columns built from per-word cached n-grams are exactly TfidfVectorizer's."""
     corpus = [*TEXTS, "Attention aux fausses cagnottes !!! Vérifiez https://t.co/x", "l'été, c'est l'été 🌞"]
     f = TextFeaturizer(lemmas=False, cues=False, min_df=1).fit(corpus)
-    ours = f._char_block(f.analyse(corpus)).toarray()
+    n_word = len(f.word_vectorizer_.vocabulary_)
+    ours = f.transform_analyses(f.analyse(corpus)).toarray()[:, n_word:]
     theirs = f.char_vectorizer_.transform([a.normalised for a in f.analyse(corpus)]).toarray()
     assert np.allclose(ours, theirs)
 

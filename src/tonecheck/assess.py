@@ -254,7 +254,6 @@ def _evidence(text: str, words: list, token_w: Any) -> tuple[Evidence, ...]:
 
 
 def _assess_checked(texts: list[str], loaded: Model) -> list[Assessment]:
-    import numpy as np
 
     from tonecheck.language import looks_french
 

@@ -470,8 +470,8 @@ class TextFeaturizer(TransformerMixin, BaseEstimator):
                 parts.append(self.char_vectorizer_.idf_)
             idf = self.__dict__["_idf"] = np.concatenate(parts)
         cols: list[np.ndarray] = []
-        docs: list[int] = []
-        for d, (analysis, doc_terms) in enumerate(zip(analyses, terms)):
+        docs: list[int] = []  # columns per post
+        for analysis, doc_terms in zip(analyses, terms):
             word_cols = [c for c in map(vocab.get, self._ngrams(doc_terms)) if c is not None]
             doc_cols = [np.array(word_cols, dtype=np.int64)]
             if n_char:
@@ -497,10 +497,8 @@ class TextFeaturizer(TransformerMixin, BaseEstimator):
         return sparse.csr_matrix((values, col, indptr), shape=(n, n_features))
 
     # -- character n-grams, cached per word ----------------------------------------------
-    # The char TF-IDF block is what TfidfVectorizer(analyzer="char_wb").transform computes
-    # (same analyzer, vocabulary, sublinear tf, idf and l2 norm), built from n-gram columns
-    # cached per distinct word: words repeat across posts, so the analyzer runs once per
-    # word instead of once per occurrence (test_features checks both give the same matrix).
+    # Character n-gram columns are cached per distinct white-space word: words repeat across
+    # posts, so the analyzer runs once per word instead of once per occurrence.
     _CACHE_LIMIT = 200_000
 
     def _char_cols(self, word: str) -> np.ndarray:
@@ -514,20 +512,6 @@ class TextFeaturizer(TransformerMixin, BaseEstimator):
             cols = np.array([vocab[g] for g in grams if g in vocab], dtype=np.int64)
             cache[word] = cols
         return cols
-
-    def _char_block(self, analyses: Sequence[Analysis]) -> sparse.csr_matrix:
-        idf = self.char_vectorizer_.idf_
-        per_doc = [[self._char_cols(w) for w in a.normalised.lower().split()] for a in analyses]
-        sizes = [sum(len(c) for c in cols) for cols in per_doc]
-        flat = [c for cols in per_doc for c in cols]
-        cols = np.concatenate(flat) if flat else np.zeros(0, dtype=np.int64)
-        rows = np.repeat(np.arange(len(analyses)), sizes)
-        counts = sparse.csr_matrix((np.ones(len(cols)), (rows, cols)), shape=(len(analyses), len(idf)))
-        counts.sum_duplicates()
-        counts.data = (np.log(counts.data) + 1.0) * idf[counts.indices]
-        norms = np.sqrt(np.asarray(counts.multiply(counts).sum(axis=1)).ravel())
-        norms[norms == 0] = 1.0
-        return sparse.csr_matrix(sparse.diags(1.0 / norms) @ counts)
 
     # Vocabularies and the lemma table are saved as arrays of strings, not dicts: a model
     # file holds ~70,000 of them, and skops writes a dict entry by entry (slow to load).

@@ -26,7 +26,6 @@ from tonecheck.train import (
     TrainConfig,
     classification_report,
     cross_val_predictions,
-    expected_calibration_error,
     fit_model,
     load_training_posts,
 )
@@ -71,7 +70,7 @@ def _in_scope_f1(y: np.ndarray, proba: np.ndarray) -> float:
 
 def _evaluate_candidate(cand: Candidate, posts: Sequence[Post], lemma_table: dict[str, str], special_cases: Any,
                         loco: bool) -> dict[str, Any]:
-    from tonecheck.features import TextFeaturizer, tokenize, tokenize_plain
+    from tonecheck.features import TextFeaturizer, tokenize_plain
 
     cfg = cand.config
     analyses = TextFeaturizer(tokenizer=cfg.tokenizer).analyse(p.text for p in posts)
@@ -227,7 +226,6 @@ def write_report(args: argparse.Namespace) -> int:
     plots = _plots(out, np.array(rep_test["confusion"]), conf, correct, "test split (authored + real)")
 
     # the 30 worst errors on real posts of validation folds (train split, out of fold)
-    y_train = np.array([p.label for p in train])
     oof = np.array(best["oof_proba"])
     worst = []
     for i, p in enumerate(train):
