@@ -1,3 +1,5 @@
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import pytest
 
 from tonecheck import normalise as n
@@ -82,3 +84,32 @@ def test_offsets_of_a_placeholder_cover_the_whole_match():
     k = norm.text.index(n.DISCOUNT_TOKEN)
     start, end = norm.original_span(k, k + len(n.DISCOUNT_TOKEN))
     assert text[start:end] == "-30 %"
+
+
+_TRIGGERS = st.sampled_from(
+    ["/", "www.", "WWW.", "@", "#", "code", "CODE", "%", "pour", "POUR", "€", "$", "£", "eur", "EUR", "chf",
+     "fcfa", "  ", "\n", "\t", "\u00a0", "aaa", "!!!", "...", "12", "3", "\u200b", "\x00", "🔥", "é", " "]
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.one_of(_TRIGGERS, st.text(max_size=6)), max_size=12).map("".join))
+def test_cheap_tests_never_skip_a_rule_that_would_match(text):
+    # each rule's cheap test may only say False when its pattern finds nothing
+    for name, pattern, _, may_match in n._RULES:
+        if pattern.search(text) is not None:
+            assert may_match(text), name
+    if n._INVISIBLE.search(text) or n._CONTROL.search(text):
+        assert n._HIDDEN.search(text)
+
+
+def test_cheap_tests_never_skip_a_rule_on_the_corpus():
+    import csv
+    from pathlib import Path
+
+    with open(Path(__file__).resolve().parent.parent / "data" / "authored.csv", encoding="utf-8") as f:
+        texts = [r["text"] for r in csv.DictReader(f)]
+    for text in texts:
+        for name, pattern, _, may_match in n._RULES:
+            if pattern.search(text) is not None:
+                assert may_match(text), (name, text)

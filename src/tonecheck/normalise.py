@@ -184,22 +184,56 @@ def _token(token: str) -> _Rule:
     return lambda m: _opaque(f" {token} ", m.start(), m.end())
 
 
-# The rules in the order they run. URLs go before hashtags and mentions (a URL may hold
-# '#' or '@'); promo codes before prices (a code may end in digits).
-_RULES: list[tuple[str, re.Pattern[str], _Rule]] = [
-    ("strip_invisible", _INVISIBLE, _nothing),
-    ("strip_controls", _CONTROL, _space),
-    ("replace_urls", _URL, _token(URL_TOKEN)),
-    ("replace_mentions", _MENTION, _token(MENTION_TOKEN)),
-    ("replace_promo_codes", _PROMO_CODE, _promo_code),
-    ("split_hashtags", _HASHTAG, _split_hashtag),
-    ("replace_percentages", _PERCENT, _percent),
-    ("replace_prices", _PRICE, _token(PRICE_TOKEN)),
-    ("shorten_elongations", _ELONGATION, _elongation),
-    ("space_emoji", _EMOJI, _spaced),
-    ("collapse_whitespace", _SPACES, lambda m: [(" ", m.start(), m.end())]),
+# Cheap tests that say when a rule's pattern cannot match, so its (slower) search is skipped:
+# most posts have no URL, mention, code, price or elongation. Each must answer True whenever
+# the pattern would match (test_normalise checks it); a False is only ever a shortcut.
+_DIGIT = re.compile(r"\d")
+_TRIPLE = re.compile(r"(.)\1\1", re.S)
+_ODD_SPACE = re.compile(r"[^\S ]")
+_HIDDEN = re.compile(f"{_INVISIBLE.pattern}|{_CONTROL.pattern}")
+
+
+def _always(text: str) -> bool:
+    return True
+
+
+def _may_have_url(text: str) -> bool:
+    return "/" in text or "www." in text.lower()
+
+
+def _may_have_percent(text: str) -> bool:
+    return _DIGIT.search(text) is not None and ("%" in text or "pour" in text.lower())
+
+
+def _may_have_price(text: str) -> bool:
+    if _DIGIT.search(text) is None:
+        return False
+    if "€" in text or "$" in text or "£" in text:
+        return True
+    lower = text.lower()
+    return "eur" in lower or "chf" in lower or "cfa" in lower
+
+
+def _may_have_spaces(text: str) -> bool:
+    return "  " in text or _ODD_SPACE.search(text) is not None
+
+
+# The rules in the order they run, each with its cheap test. URLs go before hashtags and
+# mentions (a URL may hold '#' or '@'); promo codes before prices (a code may end in digits).
+_RULES: list[tuple[str, re.Pattern[str], _Rule, Callable[[str], bool]]] = [
+    ("strip_invisible", _INVISIBLE, _nothing, _always),
+    ("strip_controls", _CONTROL, _space, _always),
+    ("replace_urls", _URL, _token(URL_TOKEN), _may_have_url),
+    ("replace_mentions", _MENTION, _token(MENTION_TOKEN), lambda t: "@" in t),
+    ("replace_promo_codes", _PROMO_CODE, _promo_code, lambda t: "code" in t),
+    ("split_hashtags", _HASHTAG, _split_hashtag, lambda t: "#" in t),
+    ("replace_percentages", _PERCENT, _percent, _may_have_percent),
+    ("replace_prices", _PRICE, _token(PRICE_TOKEN), _may_have_price),
+    ("shorten_elongations", _ELONGATION, _elongation, lambda t: _TRIPLE.search(t) is not None),
+    ("space_emoji", _EMOJI, _spaced, _always),
+    ("collapse_whitespace", _SPACES, lambda m: [(" ", m.start(), m.end())], _may_have_spaces),
 ]
-_RULE_BY_NAME = {name: (pattern, rule) for name, pattern, rule in _RULES}
+_RULE_BY_NAME = {name: (pattern, rule) for name, pattern, rule, _ in _RULES}
 
 
 def _identity(text: str) -> Normalised:
@@ -289,8 +323,11 @@ def collapse_whitespace(text: str) -> str:
 def normalise_with_offsets(text: str) -> Normalised:
     """Apply every rule in order, keeping the original span of each output character."""
     norm = _identity(text)
-    for _, pattern, rule in _RULES:
-        norm = _apply(pattern, rule, norm)
+    # one scan tells whether the first two rules (invisible and control characters) can match
+    rules = _RULES if _HIDDEN.search(norm.text) else _RULES[2:]
+    for _, pattern, rule, may_match in rules:
+        if may_match(norm.text):
+            norm = _apply(pattern, rule, norm)
     stripped = norm.text.strip()
     if len(stripped) != len(norm.text):
         lead = len(norm.text) - len(norm.text.lstrip())
