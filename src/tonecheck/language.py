@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from tonecheck.features import Analysis
+from tonecheck.tokens import Analysis
 
 __all__ = ["looks_french"]
 

