@@ -160,3 +160,14 @@ def test_importing_tonecheck_loads_neither_spacy_nor_sklearn():
     code = "import sys, tonecheck; print(sorted(m for m in ('spacy','sklearn','scipy','pandas','matplotlib') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_assessing_with_the_shipped_model_imports_neither_sklearn_nor_scipy():
+    """Predictions run on the engine: scikit-learn, scipy and skops stay out of start-up."""
+    import subprocess
+    import sys
+
+    code = ("import sys, tonecheck; tonecheck.assess('Merci aux soignants'); "
+            "print(sorted(m for m in ('sklearn','scipy','skops') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

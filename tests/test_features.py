@@ -84,16 +84,24 @@ def test_cached_char_block_equals_sklearn_tfidf():
 def test_token_weights_sum_to_the_linear_score():
     """Shares of every word and char feature add up to the label's linear score (no cues)."""
     f = TextFeaturizer(lemmas=False, cues=False, min_df=1).fit(TEXTS)
-    analyses = f.analyse(TEXTS[:4])
-    X = f.transform_analyses(analyses)
+    X = f.transform(TEXTS[:4])
     rng = np.random.default_rng(0)
-    W = rng.normal(size=(4, X.shape[1]))
-    labels = np.array([0, 1, 2, 3])
-    per_post = f.token_weights(analyses, X, W, labels)
+    engine = f.engine(coef=rng.normal(size=(4, X.shape[1])), intercept=np.zeros(4))
+    batch = engine.run(TEXTS[:4])
+    best = batch.proba.argmax(axis=1)
     for d in range(4):
-        full = X[d].toarray().ravel() @ W[labels[d]]
+        full = X[d].toarray().ravel() @ engine.weights[best[d]]
         # (a white-space word made only of punctuation would drop its share; none here)
-        assert per_post[d].sum() == pytest.approx(full, rel=1e-6)
+        assert batch.token_weights[d].sum() == pytest.approx(full, rel=1e-6)
+        assert len(batch.token_weights[d]) == len(batch.words[d])
+
+
+def test_a_repeated_word_shares_its_weight_between_occurrences():
+    f = TextFeaturizer(lemmas=False, cues=False, char_ngrams=None, min_df=1).fit(TEXTS)
+    engine = f.engine(coef=np.eye(4, f.n_features_out_), intercept=np.zeros(4))
+    batch = engine.run(["merci merci aux soignants"])
+    w = batch.token_weights[0]
+    assert w[0] == pytest.approx(w[1])
 
 
 def test_word_block_equals_sklearn_tfidf():

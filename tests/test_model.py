@@ -42,21 +42,64 @@ def test_missing_metadata_is_refused(tiny_model_dir, tmp_path):
         load_model(d)
 
 
-def test_truncated_file_is_refused(tiny_model_dir, tmp_path):
+@pytest.mark.parametrize("name", ["tonecheck.skops", "tonecheck.npz"])
+def test_truncated_file_is_refused(tiny_model_dir, tmp_path, name):
     d = _copy(tiny_model_dir, tmp_path / "m")
-    blob = (d / "tonecheck.skops").read_bytes()
-    (d / "tonecheck.skops").write_bytes(blob[: len(blob) // 2])
+    blob = (d / name).read_bytes()
+    (d / name).write_bytes(blob[: len(blob) // 2])
     with pytest.raises(ModelIntegrityError, match="truncated or was modified"):
         load_model(d)
 
 
-def test_modified_file_is_refused(tiny_model_dir, tmp_path):
+@pytest.mark.parametrize("name", ["tonecheck.skops", "tonecheck.npz"])
+def test_modified_file_is_refused(tiny_model_dir, tmp_path, name):
     d = _copy(tiny_model_dir, tmp_path / "m")
-    blob = bytearray((d / "tonecheck.skops").read_bytes())
+    blob = bytearray((d / name).read_bytes())
     blob[len(blob) // 2] ^= 0xFF
-    (d / "tonecheck.skops").write_bytes(bytes(blob))
+    (d / name).write_bytes(bytes(blob))
     with pytest.raises(ModelIntegrityError, match="SHA-256"):
         load_model(d)
+
+
+def test_missing_engine_file_is_a_clear_error(tiny_model_dir, tmp_path):
+    d = _copy(tiny_model_dir, tmp_path / "m")
+    (d / "tonecheck.npz").unlink()
+    with pytest.raises(ModelFileError, match="tonecheck.npz"):
+        load_model(d)
+
+
+def test_a_model_without_an_engine_file_is_read_through_skops(tiny_model, tiny_model_dir, tiny_posts, tmp_path):
+    """Files written before the engine existed (or by a non-linear classifier) still load."""
+    from tonecheck.assess import assess_many
+
+    d = _copy(tiny_model_dir, tmp_path / "m")
+    (d / "tonecheck.npz").unlink()
+    meta = json.loads((d / "tonecheck.json").read_text())
+    del meta["engine_file"], meta["engine_sha256"]
+    (d / "tonecheck.json").write_text(json.dumps(meta))
+    old = load_model(d)
+    texts = [p.text for p in tiny_posts[:20]]
+    for a, b in zip(assess_many(texts, model=tiny_model), assess_many(texts, model=old)):
+        assert a.label == b.label
+        assert a.scores == pytest.approx(b.scores)
+
+
+def test_a_calibrated_model_predicts_through_its_estimators(tiny_posts, tmp_path):
+    """A classifier that is not a plain logistic regression has no engine file of its own."""
+    import numpy as np
+
+    from tonecheck import assess
+    from tonecheck.model import save_model
+    from tonecheck.train import TrainConfig, fit_model
+
+    model = fit_model(tiny_posts, TrainConfig(char_ngrams=None, classifier="svm", calibration="sigmoid"))
+    save_model(model, tmp_path / "svm")
+    assert not (tmp_path / "svm.npz").exists()
+    loaded = load_model(tmp_path / "svm")
+    texts = [p.text for p in tiny_posts[:10]]
+    expected = model.predict_proba(model.featurizer.transform(texts))
+    got = [list(assess(t, model=loaded).scores.values()) for t in texts]
+    assert np.allclose(got, expected)
 
 
 @pytest.mark.parametrize("lib", ["scikit-learn", "spacy"])
@@ -102,6 +145,19 @@ def test_model_must_be_a_loaded_model(tiny_posts):
 
     with pytest.raises(TypeError, match="model must be a tonecheck Model"):
         assess("bonjour à tous", model="models/tonecheck.skops")
+
+
+def test_engine_probabilities_equal_scikit_learn(tiny_model, tiny_posts):
+    """The engine (what assess runs) gives scikit-learn's probabilities on the featurizer's features."""
+    import numpy as np
+
+    tm = tiny_model.model
+    texts = [p.text for p in tiny_posts[:50]]
+    X = tm.featurizer.transform(texts)
+    order = [list(tm.classifier.classes_).index(lab) for lab in LABELS]
+    batch = tiny_model.engine.run(texts)
+    assert np.allclose(batch.proba, tm.classifier.predict_proba(X)[:, order])
+    assert np.allclose(batch.in_scope, tm.scope.predict_proba(X)[:, 1])
 
 
 def test_fast_probabilities_equal_scikit_learn(tiny_model, tiny_posts):

@@ -18,6 +18,7 @@ from tonecheck.errors import EmptyTextError, TextTooLongError
 from tonecheck.labels import LABELS, Label
 
 if TYPE_CHECKING:
+    from tonecheck.engine import Engine
     from tonecheck.model import ToneModel
 
 __all__ = [
@@ -95,24 +96,41 @@ class Assessment:
 
 @dataclass(frozen=True)
 class Model:
-    """A loaded tone model and its metadata (see :func:`load_model`)."""
+    """A loaded tone model and its metadata (see :func:`load_model`).
 
-    model: ToneModel
+    ``engine`` is what predictions run; ``model`` the fitted scikit-learn estimators behind
+    it, read from the model's skops file on first use (this imports scikit-learn).
+    """
+
+    engine: Engine
     metadata: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
 
+    @functools.cached_property
+    def model(self) -> ToneModel:
+        from tonecheck.errors import ModelFileError
+        from tonecheck.model import read_model
+
+        if self.engine.fallback is not None:
+            return self.engine.fallback
+        if self.path is None:
+            raise ModelFileError("this model was not loaded from a file: it has no estimators to read")
+        return read_model(self.path)[0]
+
 
 def load_model(path: str | os.PathLike[str] | None = None) -> Model:
-    """Load a model saved by ``tonecheck train`` (``PATH.skops`` + ``PATH.json``, or a folder).
+    """Load a model saved by ``tonecheck train`` (``PATH.skops`` + ``PATH.npz`` + ``PATH.json``,
+    or their folder).
 
-    Without a path, the model shipped with tonecheck. The file is checked against its
-    SHA-256 and library versions before skops loads it with an explicit trusted-type list.
+    Without a path, the model shipped with tonecheck. The files are checked against their
+    SHA-256 and library versions first; the engine is read without pickle, the estimators
+    (when needed) by skops with an explicit trusted-type list.
     """
-    from tonecheck.model import default_model_path, read_model
+    from tonecheck.model import default_model_path, read_engine
 
     p = Path(path) if path is not None else default_model_path()
-    model, meta = read_model(p)
-    return Model(model, meta, p)
+    engine, meta = read_engine(p)
+    return Model(engine, meta, p)
 
 
 _default_lock = threading.Lock()
@@ -210,9 +228,9 @@ def _init_worker(model: Model | None) -> None:
         _worker_model = _default_model()
 
 
-def _work(batch: list[str]) -> list[Assessment]:
+def _work(batch: list[str]) -> list[_Row]:
     assert _worker_model is not None
-    return _assess_checked(batch, _worker_model)
+    return _rows(batch, _worker_model)
 
 
 def _assess_in_processes(batches: Iterator[list[str]], loaded: Model, n_process: int) -> Iterator[Assessment]:
@@ -233,62 +251,66 @@ def _assess_in_processes(batches: Iterator[list[str]], loaded: Model, n_process:
         for batch in batches:
             pending.append(pool.submit(_work, batch))
             if len(pending) >= 2 * n_process:
-                yield from pending.popleft().result()
+                yield from map(_assessment, pending.popleft().result())
         while pending:
-            yield from pending.popleft().result()
+            yield from map(_assessment, pending.popleft().result())
 
 
-def _evidence(text: str, words: list, token_w: Any) -> tuple[Evidence, ...]:
+# One assessment as plain data (what worker processes send back, cheap to pickle): label
+# index, the four scores, in-scope probability, review reasons, evidence (text, start, end, weight).
+_Row = tuple[int, tuple[float, ...], float, tuple[str, ...], tuple[tuple[str, int, int, float], ...]]
+_LABELS = tuple(Label(v) for v in LABELS)
+
+
+def _evidence(text: str, words: list, token_w: Any) -> tuple[tuple[str, int, int, float], ...]:
     """The strongest positive tokens, merged by span, keeping those within 20 % of the top."""
-    by_span: dict[tuple[int, int], float] = {}
-    for t, w in zip(words, token_w.tolist()):
-        if w > 0:
-            by_span[(t.start, t.end)] = by_span.get((t.start, t.end), 0.0) + w
-    if not by_span:
+    positive = (token_w > 0).nonzero()[0]
+    if not positive.size:
         return ()
+    by_span: dict[tuple[int, int], float] = {}
+    for k, w in zip(positive.tolist(), token_w[positive].tolist()):
+        t = words[k]
+        by_span[(t.start, t.end)] = by_span.get((t.start, t.end), 0.0) + w
     top = max(by_span.values())
     ranked = sorted(by_span.items(), key=lambda kv: (-kv[1], kv[0]))
-    return tuple(
-        Evidence(text[s:e], s, e, w) for (s, e), w in ranked[:MAX_EVIDENCE] if w >= EVIDENCE_SHARE * top
-    )
+    return tuple((text[s:e], s, e, w) for (s, e), w in ranked[:MAX_EVIDENCE] if w >= EVIDENCE_SHARE * top)
 
 
-def _assess_checked(texts: list[str], loaded: Model) -> list[Assessment]:
-
+def _rows(texts: list[str], loaded: Model) -> list[_Row]:
     from tonecheck.language import looks_french
 
-    tm = loaded.model
-    featurizer = tm.featurizer
-    analyses = featurizer.analyse(texts)
-    X = featurizer.transform_analyses(analyses)
-    proba = tm.predict_proba(X)
-    in_scope = tm.scope_proba(X)
-    weights = tm.linear_weights()
-    labels = [Label(v) for v in LABELS]
-    best_of = proba.argmax(axis=1)
-    token_weights = featurizer.token_weights(analyses, X, weights, best_of)
-    results = []
-    for i, analysis in enumerate(analyses):
-        best = int(best_of[i])
+    engine = loaded.engine
+    batch = engine.run(texts)
+    best_of = batch.proba.argmax(axis=1).tolist()
+    top = batch.proba.max(axis=1).tolist()
+    in_scope = batch.in_scope.tolist()
+    rows = []
+    for i, (analysis, words, proba) in enumerate(zip(batch.analyses, batch.words, batch.proba.tolist())):
         reasons = []
-        words = featurizer.word_tokens(analysis)
         if not any(any(ch.isalpha() for ch in t.lower) for t in words):
             reasons.append(REASON_NO_WORDS)
         elif not looks_french(analysis):
             reasons.append(REASON_NOT_FRENCH)
-        if proba[i, best] < tm.review_threshold:
+        if top[i] < engine.review_threshold:
             reasons.append(REASON_UNSURE)
-        if in_scope[i] < tm.scope_threshold:
+        if in_scope[i] < engine.scope_threshold:
             reasons.append(REASON_OUT_OF_SCOPE)
-        token_w = token_weights[i]
-        results.append(
-            Assessment(
-                label=labels[best],
-                scores={lab: float(p) for lab, p in zip(labels, proba[i])},
-                evidence=_evidence(analysis.text, words, token_w),
-                needs_review=bool(reasons),
-                review_reasons=tuple(reasons),
-                in_scope=float(in_scope[i]),
-            )
-        )
-    return results
+        evidence = _evidence(analysis.text, words, batch.token_weights[i])
+        rows.append((best_of[i], tuple(proba), in_scope[i], tuple(reasons), evidence))
+    return rows
+
+
+def _assessment(row: _Row) -> Assessment:
+    best, proba, in_scope, reasons, evidence = row
+    return Assessment(
+        label=_LABELS[best],
+        scores=dict(zip(_LABELS, proba)),
+        evidence=tuple(Evidence(*e) for e in evidence),
+        needs_review=bool(reasons),
+        review_reasons=reasons,
+        in_scope=in_scope,
+    )
+
+
+def _assess_checked(texts: list[str], loaded: Model) -> list[Assessment]:
+    return [_assessment(row) for row in _rows(texts, loaded)]

