@@ -58,10 +58,13 @@ def best_of(fn, repeat: int) -> float:
 
 
 def clear_caches(model) -> None:
+    """Forget every text and word seen: the per-text tokenizer caches and the per-word
+    character n-gram cache of the engine."""
     from tonecheck.features import tokenize
 
     tokenize.cache_clear()
-    model.model.featurizer.__dict__.pop("_char_cache", None)
+    model.engine.read.cache_clear()
+    model.engine._char_cache.clear()
 
 
 def full_pipeline_features(nlp, featurizer, texts):

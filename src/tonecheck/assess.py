@@ -270,10 +270,10 @@ def _evidence(text: str, words: list, token_w: Any) -> tuple[tuple[str, int, int
     by_span: dict[tuple[int, int], float] = {}
     for k, w in zip(positive.tolist(), token_w[positive].tolist()):
         t = words[k]
-        by_span[(t.start, t.end)] = by_span.get((t.start, t.end), 0.0) + w
-    top = max(by_span.values())
-    ranked = sorted(by_span.items(), key=lambda kv: (-kv[1], kv[0]))
-    return tuple((text[s:e], s, e, w) for (s, e), w in ranked[:MAX_EVIDENCE] if w >= EVIDENCE_SHARE * top)
+        by_span[t.start, t.end] = by_span.get((t.start, t.end), 0.0) + w
+    ranked = sorted([(-w, s, e) for (s, e), w in by_span.items()])[:MAX_EVIDENCE]  # strongest, then first
+    floor = EVIDENCE_SHARE * -ranked[0][0]
+    return tuple((text[s:e], s, e, -w) for w, s, e in ranked if -w >= floor)
 
 
 def _rows(texts: list[str], loaded: Model) -> list[_Row]:

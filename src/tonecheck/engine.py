@@ -43,6 +43,10 @@ __all__ = ["Engine", "Batch", "ENGINE_FORMAT"]
 ENGINE_FORMAT = 1
 
 _SHOUTING = len(CUE_NAMES) - 1  # the last cue column is not a conjunction
+# Columns of Engine._columns: idf, classifier (4 labels, then scope), evidence weights (4 labels).
+_IDF = 0
+_LINEAR = slice(1, 6)
+_EVIDENCE = 6
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,7 @@ class _Features:
     col: np.ndarray  # column of each entry
     value: np.ndarray
     counts: np.ndarray  # occurrences of each entry
+    rows: np.ndarray  # the engine's column rows of each entry (idf, classifier and evidence weights)
     occ_entry: np.ndarray  # entry of each occurrence
     occ_first: np.ndarray  # first token (batch-wide index) of each occurrence
     occ_span: np.ndarray  # number of tokens of each occurrence (0: none, e.g. punctuation)
@@ -153,12 +158,13 @@ class Engine:
         self.review_threshold = float(review_threshold)
         self.scope_threshold = float(scope_threshold)
         self.fallback = fallback
-        # per-column rows, C-contiguous: a batch gathers the rows of its columns
-        self._linear_t = None
-        if self.coef is not None:
-            scope = self.scope_coef if self.scope_coef is not None else np.zeros(self.n_features)
-            self._linear_t = np.ascontiguousarray(np.vstack([self.coef, scope[None, :]]).T)
-        self._weights_t = None if self.weights is None else np.ascontiguousarray(self.weights.T)
+        # Everything a column carries, one row per column (C-contiguous): idf, the 4 label
+        # weights and the scope weight of the classifier, the 4 evidence weights. A batch
+        # gathers the rows of its columns once.
+        coef = self.coef if self.coef is not None else np.zeros((len(LABELS), self.n_features))
+        scope = self.scope_coef if self.scope_coef is not None else np.zeros(self.n_features)
+        weights = self.weights if self.weights is not None else np.zeros((len(LABELS), self.n_features))
+        self._columns = np.ascontiguousarray(np.vstack([self.idf[None, :], coef, scope[None, :], weights]).T)
         self._char_cache: dict[str, np.ndarray] = {}
         if read is not None:
             self.read: Callable[[str], Analysis] = read
@@ -370,7 +376,8 @@ class Engine:
             keys, occ_entry, counts = np.unique(doc * self.n_features + col, return_inverse=True, return_counts=True)
             u_doc, u_col = np.divmod(keys, self.n_features)
             block = 2 * u_doc + (u_col >= self.n_word)
-        value = (np.log(counts) + 1.0) * self.idf[u_col]
+        rows = self._columns[u_col]
+        value = (np.log(counts) + 1.0) * rows[:, _IDF]
         cue = u_col >= self.cue_offset
         if self.cues:
             block[cue] = 2 * n_docs  # the cue columns are not normalised
@@ -379,7 +386,7 @@ class Engine:
         value /= norms[block]
         if self.cues:
             value[cue] = self.cue_weight
-        return _Features(n_docs, u_doc, u_col, value, counts, occ_entry.ravel(), first, span,
+        return _Features(n_docs, u_doc, u_col, value, counts, rows, occ_entry.ravel(), first, span,
                          np.array(n_tokens, dtype=np.int64), words)
 
     def _cue_occurrences(self, analyses: Sequence[Analysis], all_terms: list[str], n_terms: list[int],
@@ -419,21 +426,19 @@ class Engine:
         for i in [i for i, g in enumerate(grams) if g is None]:
             grams[i] = self._char_cols(ws_words[i])
         sizes = np.fromiter(map(len, grams), dtype=np.int64, count=len(grams))
-        # the white-space word each token starts in: how many spaces come before it
-        spaces = np.flatnonzero(np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32) == 32)
-        token_at = [t.norm_start for doc in words for t in doc]
+        # the white-space word of each token, numbered across the batch
+        token_word = [t.word for doc in words for t in doc]
         if len(texts) > 1:
-            text_start = np.cumsum([0] + [len(t) + 1 for t in texts[:-1]])
-            token_at = np.array(token_at, dtype=np.int64) + np.repeat(text_start, n_tokens)
-        token_word = np.searchsorted(spaces, token_at)
+            per_text = [t.count(" ") + 1 for t in texts]
+            words_before = np.cumsum([0, *per_text[:-1]])
+            token_word = np.array(token_word, dtype=np.int64) + np.repeat(words_before, n_tokens)
         bounds = np.searchsorted(token_word, np.arange(len(ws_words) + 1))
         first = bounds[:-1]
         cols.append(np.concatenate(grams))
         firsts.append(np.repeat(first, sizes))
         spans.append(np.repeat(bounds[1:] - first, sizes))
         if len(texts) > 1:
-            word_doc = np.repeat(np.arange(len(texts)), [t.count(" ") + 1 for t in texts])
-            docs.append(np.repeat(word_doc, sizes))
+            docs.append(np.repeat(np.repeat(np.arange(len(texts)), per_text), sizes))
 
     def csr(self, analyses: Sequence[Analysis], terms: Sequence[Sequence[str]] | None = None) -> Any:
         """The feature matrix (scipy CSR, posts × features) of ``analyses``; ``terms``
@@ -451,10 +456,10 @@ class Engine:
         analyses = self.analyse(texts)
         f = self._features(analyses)
         n = f.n
-        if self._linear_t is not None:
+        if self.coef is not None:
             # entries are sorted by post: each post's score is the sum of its run of rows, added
             # in the same order whether the post comes alone or in a batch (same answer)
-            rows = self._linear_t[f.col] * f.value[:, None]  # entries × (4 labels + scope)
+            rows = f.rows[:, _LINEAR] * f.value[:, None]  # entries × (4 labels + scope)
             if not f.col.size:
                 z = np.zeros((n, rows.shape[1]))
             elif f.doc is None:  # one post
@@ -487,10 +492,11 @@ class Engine:
         of the white-space word a character n-gram comes from, the words a cue matched.
         """
         total = int(f.n_tokens.sum())
-        if self._weights_t is None or not f.occ_entry.size:
+        if self.weights is None or not f.occ_entry.size:
             out = np.zeros(total)
         else:
-            contribution = f.value * self._weights_t[f.col, best[f.doc] if f.doc is not None else best[0]]
+            label = best[f.doc] if f.doc is not None else best[0]
+            contribution = f.value * f.rows[np.arange(f.value.size), _EVIDENCE + label]
             span = f.occ_span  # an occurrence of no token (span 0) is repeated 0 times: dropped
             share = (contribution / f.counts)[f.occ_entry] / np.maximum(span, 1)
             offsets = np.arange(int(span.sum())) - np.repeat(np.cumsum(span) - span, span)

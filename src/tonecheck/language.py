@@ -33,9 +33,15 @@ _WORD = re.compile(r"[^\W\d_]+")
 _LETTER = re.compile(r"[^\W\d_]")
 # Latin letters: ASCII, Latin-1, Latin Extended-A/B and Additional.
 _LATIN = re.compile(r"[A-Za-z\u00c0-\u024f\u1e00-\u1eff]")
+_NON_LATIN_LETTER = re.compile(r"[^\W\d_A-Za-z\u00c0-\u024f\u1e00-\u1eff]")
+# The function words of each other language that are not also French, and all of them.
+_WORDS_IN = {lang: frozenset(w for w in vocab if w not in _FRENCH) for lang, vocab in _OTHERS.items()}
+_ANY_OTHER = frozenset().union(*_WORDS_IN.values())
 
 
 def _latin_share(text: str) -> float:
+    if _NON_LATIN_LETTER.search(text) is None:  # the usual case: every letter is Latin
+        return 1.0
     letters = len(_LETTER.findall(text))
     if not letters:
         return 1.0
@@ -49,6 +55,8 @@ def looks_french(analysis: Analysis) -> bool:
     words = [w for w in _WORD.findall(analysis.normalised.lower()) if not w.startswith("xx")]
     if len(words) < 4:
         return True
-    fr = sum(1 for w in words if w in _FRENCH)
-    best_other = max(sum(1 for w in words if w in vocab and w not in _FRENCH) for vocab in _OTHERS.values())
+    if sum(map(_ANY_OTHER.__contains__, words)) < 2:  # no other language has two words here
+        return True
+    fr = sum(map(_FRENCH.__contains__, words))
+    best_other = max(sum(map(vocab.__contains__, words)) for vocab in _WORDS_IN.values())
     return not (best_other >= 2 and best_other > fr)

@@ -8,6 +8,7 @@ it stays cheap, and spaCy itself is imported on first use.
 from __future__ import annotations
 
 import functools
+import operator
 import re
 import threading
 from collections.abc import Iterable, Sequence
@@ -48,14 +49,15 @@ def load_tokenizer() -> Language:
 
 
 class Token(NamedTuple):
-    """A token of the normalised text: its lower-cased form, its span in the original text
-    and where it starts in the normalised text."""
+    """A token of the normalised text: its lower-cased form, its span in the original text,
+    where it starts in the normalised text and which white-space word of it holds it."""
 
     lower: str
     start: int
     end: int
     is_punct: bool
     norm_start: int = 0
+    word: int = 0
 
 
 def used_special_cases(texts: Iterable[str], *, longest: int = 5) -> tuple[dict[str, Any], list[str]]:
@@ -174,20 +176,26 @@ def tokenize(text: str) -> Analysis:
 
 
 def _tokenize_with(tokenizer: Any, text: str) -> Analysis:
-    from spacy.attrs import IDX, IS_PUNCT, IS_SPACE, LENGTH
+    from spacy.attrs import IDX, IS_PUNCT, IS_SPACE, LENGTH, SPACY
 
     norm = normalise_with_offsets(text)
     normalised = norm.text
     doc = tokenizer(normalised)
     starts, ends = norm.starts, norm.ends
     tokens = []
-    # one array of attributes instead of a Python Token object per spaCy token
-    for idx, length, punct, space in doc.to_array([IDX, LENGTH, IS_PUNCT, IS_SPACE]).tolist():
+    word = 0  # normalised text has single spaces: each is the trailing space of one token
+    # one array of attributes instead of a Python Token object per spaCy token; tokens made
+    # with tuple.__new__ (what Token() does, without its Python-level __new__)
+    for idx, length, punct, space, spaced in doc.to_array([IDX, LENGTH, IS_PUNCT, IS_SPACE, SPACY]).tolist():
         if not space:
-            word = normalised[idx : idx + length]
-            tokens.append(Token(word.lower(), starts[idx], ends[idx + length - 1],
-                                bool(punct) and word not in "!?", idx))
+            piece = normalised[idx : idx + length]
+            tokens.append(_new_tuple(Token, (piece.lower(), starts[idx], ends[idx + length - 1],
+                                             punct == 1 and piece not in "!?", idx, word)))
+        word += spaced
     return Analysis(text, normalised, tuple(tokens))
+
+
+_new_tuple = tuple.__new__
 
 
 _WORD_SPAN = re.compile(r"\S+")
@@ -240,7 +248,8 @@ def tokenize_plain(text: str) -> Analysis:
     for m in _PLAIN_WORD.finditer(norm.text):
         start, end = norm.original_span(m.start(), m.end())
         word = m.group()
-        tokens.append(Token(word.lower(), start, end, not any(c.isalnum() for c in word) and word not in "!?", m.start()))
+        tokens.append(Token(word.lower(), start, end, not any(c.isalnum() for c in word) and word not in "!?",
+                            m.start(), norm.text.count(" ", 0, m.start())))
     return Analysis(text, norm.text, tuple(tokens))
 
 
@@ -311,6 +320,17 @@ def _term_cues(term: str) -> tuple[str, ...]:
     return tuple(name for name, prefixes in _CUES.items() if term.startswith(prefixes))
 
 
+_CUE_BIT = {name: 1 << i for i, name in enumerate(_CUES)}
+_CONJUNCTION_MASKS = tuple(_CUE_BIT[a] | _CUE_BIT[b] for a, b in _CONJUNCTIONS)
+_NONE_FIRES = ((),) * len(_CONJUNCTIONS)
+
+
+@functools.lru_cache(maxsize=65536)
+def _term_mask(term: str) -> int:
+    """The cue vocabularies of a term as bits."""
+    return sum(_CUE_BIT[name] for name in _term_cues(term))
+
+
 def cue_matches(terms: Sequence[str]) -> dict[str, list[int]]:
     """For each cue vocabulary, the indices of the terms that match it."""
     hits: dict[str, list[int]] = {name: [] for name in _CUE_NAMES_ORDER}
@@ -325,8 +345,15 @@ def conjunction_matches(terms: Sequence[str]) -> list[list[int]]:
     return [list(w) for w in _conjunctions(tuple(terms))]
 
 
-@functools.lru_cache(maxsize=1024)
 def _conjunctions(terms: tuple[str, ...]) -> tuple[tuple[int, ...], ...]:
+    present = functools.reduce(operator.or_, map(_term_mask, terms), 0)
+    if not any(present & m == m for m in _CONJUNCTION_MASKS):  # the usual case: no pair of vocabularies
+        return _NONE_FIRES
+    return _near_pairs(terms)
+
+
+@functools.lru_cache(maxsize=1024)
+def _near_pairs(terms: tuple[str, ...]) -> tuple[tuple[int, ...], ...]:
     hits = cue_matches(terms)
     out = []
     for a, b in _CONJUNCTIONS:
