@@ -1,0 +1,120 @@
+"""The fast paths of tonecheck.tokens give exactly what spaCy and scikit-learn give."""
+
+import csv
+import functools
+import pickle
+import re
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tonecheck.tokens import (
+    CompactTokenizer,
+    Reader,
+    TokenMatch,
+    _conjunctions,
+    _near_pairs,
+    _tokenize_with,
+    char_wb_ngrams,
+    used_special_cases,
+)
+
+from conftest import AUTHORED, REAL_TEXTS
+
+
+def _corpus(limit=None):
+    with open(AUTHORED, encoding="utf-8") as f:
+        texts = [r["text"] for r in csv.DictReader(f)]
+    if REAL_TEXTS.is_file():
+        with open(REAL_TEXTS, encoding="utf-8") as f:
+            texts += [r["text"] for r in csv.DictReader(f)]
+    return texts[:limit]
+
+
+@pytest.fixture(scope="module")
+def special_cases():
+    return used_special_cases(_corpus(1500))
+
+
+@pytest.fixture(scope="module")
+def compact(special_cases):
+    return CompactTokenizer(*CompactTokenizer.serialise(special_cases))
+
+
+_HYPHENATED = st.builds(
+    lambda a, h, b: a + h + b,
+    st.sampled_from(["anti", "Anti", "ANTI", "post", "néo", "auto", "contre", "états", "black", "burn", "saut", "entr",
+                     "vis", "ré", "grand", "Grande", "pet", "r", "Ψ", "ﬁ", "ß", "k"]),
+    st.sampled_from(["-", "‐", "‑", "–", "—", "'", "’"]),
+    st.text(alphabet=st.characters(categories=["L", "Pd", "Nd"], include_characters="'’"), min_size=0, max_size=12),
+)
+
+
+def test_token_match_answers_like_the_compiled_patterns(special_cases):
+    _, patterns = special_cases
+    assert patterns, "the corpus uses some of spaCy's token_match patterns"
+    exact = re.compile("(?iu)" + "|".join(f"(?:{p})" for p in patterns)).match
+    fast = TokenMatch(patterns)
+    words = {w for t in _corpus() for w in t.split()}
+    words |= {"anti-covid", "Anti-Confinement", "états-unis", "saut-de-ski", "pet-en-l'air", "entr'abat"}
+    assert [w for w in words if bool(fast(w)) != bool(exact(w))] == []
+
+    @settings(max_examples=300, deadline=None)
+    @given(_HYPHENATED)
+    def same(word):
+        assert bool(fast(word)) == bool(exact(word))
+
+    same()
+
+
+def test_reader_gives_spacys_tokens(compact, special_cases):
+    """Tokens from the per-chunk cache equal spaCy's on the whole text, also after renewals."""
+    rules, cases = CompactTokenizer.serialise(special_cases)
+    reader = Reader(rules, cases, renew_after=50)
+    texts = _corpus()
+    assert [reader(t) for t in texts] == [_tokenize_with(compact.tokenizer, t) for t in texts]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.sampled_from(["merci", "Lavez-vous", "l'équipe", "aujourd'hui", "#Covid19", "😷", "!!", "-30%",
+                                 "c'est-à-dire", "M.", "etc.", "(lol)", "https://t.co/x", "@ami", "ça", "...", "«oui»"])
+                | st.text(max_size=8), max_size=10).map(" ".join))
+def test_reader_gives_spacys_tokens_on_any_text(text):
+    reader, tokenizer = _reader_and_tokenizer()
+    assert reader(text) == _tokenize_with(tokenizer, text)
+
+
+@functools.cache
+def _reader_and_tokenizer():
+    cases = used_special_cases(_corpus(300))
+    rules, blob = CompactTokenizer.serialise(cases)
+    return Reader(rules, blob, renew_after=20), CompactTokenizer(rules, blob).tokenizer
+
+
+def test_reader_pickles_without_its_caches(compact, special_cases):
+    rules, cases = CompactTokenizer.serialise(special_cases)
+    reader = Reader(rules, cases)
+    text = "Lavez-vous les mains, merci aux soignants 😷"
+    before = reader(text)
+    again = pickle.loads(pickle.dumps(reader))
+    assert again(text) == before
+    assert again._read.cache_info().currsize == 1
+
+
+@pytest.mark.parametrize("ngram_range", [(3, 5), (2, 4), (1, 1)])
+def test_char_wb_ngrams_equal_scikit_learn(ngram_range):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    analyzer = TfidfVectorizer(analyzer="char_wb", ngram_range=ngram_range).build_analyzer()
+    words = {w.lower() for t in _corpus(800) for w in t.split()} | {"a", "ab", "abc", "😷", "x" * 40}
+    for word in words:
+        assert char_wb_ngrams(word, ngram_range) == analyzer(word), word
+
+
+def test_cue_screen_never_hides_a_conjunction():
+    from tonecheck.tokens import tokenize_plain
+
+    for text in _corpus(2500):
+        terms = tuple(t.lower for t in tokenize_plain(text).tokens if not t.is_punct)
+        assert _conjunctions(terms) == _near_pairs(terms), text
