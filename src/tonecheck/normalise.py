@@ -119,14 +119,15 @@ _Rule = Callable[[re.Match[str]], list[_Segment]]
 
 def _apply(pattern: re.Pattern[str], rule: _Rule, norm: Normalised) -> Normalised:
     text = norm.text
-    if pattern.search(text) is None:
+    matches = list(pattern.finditer(text))
+    if not matches:
         return norm
     out: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
     S, E = norm.starts, norm.ends
     last = 0
-    for m in pattern.finditer(text):
+    for m in matches:
         out.append(text[last : m.start()])
         starts.extend(S[last : m.start()])
         ends.extend(E[last : m.start()])
