@@ -189,6 +189,34 @@ def test_score_works_batch_by_batch(tmp_path, model_arg):
     assert seen == [10, 10, 10] and summary.rows == 30 and summary.errors == 0
 
 
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_score_with_two_jobs_writes_what_one_job_writes(tmp_path, model_arg, fmt):
+    """Worker processes change the speed, never the output: same rows, order, errors and values."""
+    import json
+
+    texts = [f"Merci aux soignants n°{i} ❤️" if i % 7 else "   " for i in range(45)]
+    texts[10] = "Code CONFINEMENT20 : -30 % sur tout le site !"
+    if fmt == "csv":
+        src = _write_csv(tmp_path / "in.csv", ["id", "text"], [[i, t] for i, t in enumerate(texts)])
+    else:
+        src = tmp_path / "in.jsonl"
+        lines = [json.dumps({"id": i, "text": t}, ensure_ascii=False) for i, t in enumerate(texts)]
+        lines[3] = '{"id": 3, "text": 42}'
+        lines[4] = "not json"
+        src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    one, two = tmp_path / f"one.{fmt}", tmp_path / f"two.{fmt}"
+    assert cli.main(["score", str(src), "-o", str(one), "--batch-size", "4", *model_arg]) == 1
+    assert cli.main(["score", str(src), "-o", str(two), "--batch-size", "4", "--jobs", "2", *model_arg]) == 1
+    assert one.read_bytes() == two.read_bytes()
+    assert len(one.read_text(encoding="utf-8").splitlines()) == 45 + (fmt == "csv")
+
+
+def test_score_jobs_must_be_positive(tmp_path, capsys, model_arg):
+    src = _write_csv(tmp_path / "in.csv", ["text"], [["Merci"]])
+    assert cli.main(["score", str(src), "--jobs", "0", *model_arg]) == 2
+    assert "--jobs" in capsys.readouterr().err
+
+
 def _load(model_arg):
     from tonecheck import load_model
 

@@ -6,6 +6,7 @@ the first call, once, behind a cache.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import threading
@@ -233,20 +234,32 @@ def _work(batch: list[str]) -> list[_Row]:
     return _rows(batch, _worker_model)
 
 
-def _assess_in_processes(batches: Iterator[list[str]], loaded: Model, n_process: int) -> Iterator[Assessment]:
+@contextlib.contextmanager
+def _worker_pool(loaded: Model, n_process: int) -> Iterator[Any]:
+    """A pool of ``n_process`` processes holding ``loaded``; :func:`_work` scores a batch there."""
     import multiprocessing
-    from collections import deque
     from concurrent.futures import ProcessPoolExecutor
 
     global _worker_model
-    methods = multiprocessing.get_all_start_methods()
-    if "fork" in methods:
-        # forked workers share the loaded model and spaCy tokenizer copy-on-write
+    if "fork" in multiprocessing.get_all_start_methods():
+        # forked workers share the loaded model and tokenizer copy-on-write
         _worker_model = loaded
-        context, initargs = multiprocessing.get_context("fork"), (loaded,)
-    else:  # pragma: no cover - macOS/Windows
-        context, initargs = multiprocessing.get_context("spawn"), (loaded,)
-    with ProcessPoolExecutor(n_process, mp_context=context, initializer=_init_worker, initargs=initargs) as pool:
+        context = multiprocessing.get_context("fork")
+    else:  # pragma: no cover - macOS/Windows: the model is pickled to each worker
+        context = multiprocessing.get_context("spawn")
+    pool = ProcessPoolExecutor(n_process, mp_context=context, initializer=_init_worker, initargs=(loaded,))
+    try:
+        yield pool
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+
+
+def _assess_in_processes(batches: Iterator[list[str]], loaded: Model, n_process: int) -> Iterator[Assessment]:
+    from collections import deque
+
+    with _worker_pool(loaded, n_process) as pool:
         pending: deque = deque()
         for batch in batches:
             pending.append(pool.submit(_work, batch))

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from tonecheck.assess import Assessment, Model, _assess_checked, _resolve, check_text
+from tonecheck.assess import Assessment, Model, _assess_checked, _assessment, _resolve, _work, _worker_pool, check_text
 from tonecheck.labels import LABELS
 
 __all__ = ["ScoreSummary", "InputError", "score_file", "OUTPUT_COLUMNS", "file_format"]
@@ -124,7 +124,8 @@ def _read_jsonl(f: IO[str], text_column: str) -> tuple[list[str], Iterator[_Row]
     return [], rows()
 
 
-def _score_rows(rows: list[_Row], model: Model) -> None:
+def _to_score(rows: list[_Row]) -> list[_Row]:
+    """The rows whose text can be assessed; each of the others gets its error."""
     todo = []
     for row in rows:
         if row.error is None:
@@ -133,9 +134,42 @@ def _score_rows(rows: list[_Row], model: Model) -> None:
                 todo.append(row)
             except (TypeError, ValueError) as e:
                 row.error = str(e)
-    if todo:
-        for row, result in zip(todo, _assess_checked([r.text for r in todo], model)):
-            row.values["__result"] = result
+    return todo
+
+
+def _scored(batches: Iterator[list[_Row]], model: Model, jobs: int) -> Iterator[list[_Row]]:
+    """The batches, in order, each row holding its assessment (``__result``) or its error.
+
+    With ``jobs > 1`` batches are scored in that many processes, at most two each in flight
+    (memory stays flat); rows are still written in input order.
+    """
+    if jobs == 1:
+        for batch in batches:
+            todo = _to_score(batch)
+            if todo:
+                for row, result in zip(todo, _assess_checked([r.text for r in todo], model)):
+                    row.values["__result"] = result
+            yield batch
+        return
+    from collections import deque
+
+    with _worker_pool(model, jobs) as pool:
+        pending: deque = deque()
+
+        def done() -> list[_Row]:
+            batch, todo, future = pending.popleft()
+            if future is not None:
+                for row, result in zip(todo, future.result()):
+                    row.values["__result"] = _assessment(result)
+            return batch
+
+        for batch in batches:
+            todo = _to_score(batch)
+            pending.append((batch, todo, pool.submit(_work, [r.text for r in todo]) if todo else None))
+            if len(pending) >= 2 * jobs:
+                yield done()
+        while pending:
+            yield done()
 
 
 def _added(result: Assessment | None, error: str | None) -> list[Any]:
@@ -160,10 +194,16 @@ def score_file(
     fmt: str | None = None,
     model: Model | None = None,
     batch_size: int = 512,
+    jobs: int = 1,
     on_batch: Callable[[int], None] | None = None,
     on_row: Callable[[dict[str, Any]], None] | None = None,
 ) -> ScoreSummary:
-    """Score ``src`` into ``dst`` (``None`` or ``-``: standard output). See the module doc."""
+    """Score ``src`` into ``dst`` (``None`` or ``-``: standard output). See the module doc.
+
+    ``jobs`` processes score batches side by side (1: in this process).
+    """
+    if jobs < 1:
+        raise ValueError(f"jobs must be at least 1, not {jobs}")
     fmt = file_format(src, fmt)
     if fmt not in ("csv", "jsonl"):
         raise InputError(f"format must be csv or jsonl, not {fmt!r}")
@@ -192,7 +232,7 @@ def score_file(
                 fd, tmp_path = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".partial")
                 out = os.fdopen(fd, "w", encoding="utf-8", newline="")
             try:
-                _write(out, fmt, header, rows, loaded, batch_size, summary, on_batch, on_row)
+                _write(out, fmt, header, rows, loaded, batch_size, jobs, summary, on_batch, on_row)
             except UnicodeDecodeError as e:
                 raise InputError(f"{src} is not UTF-8 text: {e}") from e
             finally:
@@ -214,6 +254,7 @@ def _write(
     rows: Iterator[_Row],
     model: Model,
     batch_size: int,
+    jobs: int,
     summary: ScoreSummary,
     on_batch: Callable[[int], None] | None,
     on_row: Callable[[dict[str, Any]], None] | None,
@@ -226,8 +267,7 @@ def _write(
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow([*header, *names])
 
-    def flush(batch: list[_Row]) -> None:
-        _score_rows(batch, model)
+    def write(batch: list[_Row]) -> None:
         for row in batch:
             result = row.values.pop("__result", None)
             added = _added(result, row.error)
@@ -254,14 +294,19 @@ def _write(
         if on_batch is not None:
             on_batch(len(batch))
 
+    for batch in _scored(_batches(rows, batch_size), model, jobs):
+        write(batch)
+
+
+def _batches(rows: Iterator[_Row], size: int) -> Iterator[list[_Row]]:
     batch: list[_Row] = []
     for row in rows:
         batch.append(row)
-        if len(batch) >= batch_size:
-            flush(batch)
+        if len(batch) >= size:
+            yield batch
             batch = []
     if batch:
-        flush(batch)
+        yield batch
 
 
 def _json_values(result: Assessment | None, error: str | None) -> list[Any]:

@@ -45,6 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--text-column", default="text", help="column holding the post (default: text)")
     p.add_argument("--format", choices=["csv", "jsonl"], help="input and output format (default: by extension)")
     p.add_argument("--batch-size", type=int, default=512, help="posts scored at a time (default: 512)")
+    p.add_argument("--jobs", type=int, default=1, help="processes scoring batches side by side (default: 1)")
     p.add_argument("--table", action="store_true", help="print a readable table of the results")
     p.add_argument("--model", help="a model saved by `tonecheck train`")
     p.add_argument("--no-progress", action="store_true", help="never show a progress bar")
@@ -123,6 +124,9 @@ def _cmd_score(args: argparse.Namespace) -> int:
     if args.batch_size < 1:
         print(f"tonecheck: error: --batch-size must be at least 1, not {args.batch_size}", file=sys.stderr)
         return EXIT_USAGE
+    if args.jobs < 1:
+        print(f"tonecheck: error: --jobs must be at least 1, not {args.jobs}", file=sys.stderr)
+        return EXIT_USAGE
     bar = None
     if not args.no_progress and sys.stderr.isatty():
         from tqdm import tqdm
@@ -144,7 +148,7 @@ def _cmd_score(args: argparse.Namespace) -> int:
     try:
         summary = score_file(
             args.input, output, text_column=args.text_column, fmt=args.format, model=_model(args.model),
-            batch_size=args.batch_size, on_batch=bar.update if bar else None, on_row=keep if args.table else None,
+            batch_size=args.batch_size, jobs=args.jobs, on_batch=bar.update if bar else None, on_row=keep if args.table else None,
         )
     except InputError as e:
         print(f"tonecheck: error: {e}", file=sys.stderr)
