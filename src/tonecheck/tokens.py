@@ -239,10 +239,11 @@ class Reader:
         """Build the tokenizer now rather than on the first new chunk."""
         self._spacy()
 
-    def cache_clear(self) -> None:
-        """Forget every text and chunk seen."""
+    def cache_clear(self, *, texts_only: bool = False) -> None:
+        """Forget every text seen, and every chunk unless ``texts_only``."""
         self._read.cache_clear()
-        self._chunks = {"": ()}
+        if not texts_only:
+            self._chunks = {"": ()}
 
     def _spacy(self) -> Any:
         tokenizer = self._tokenizer
