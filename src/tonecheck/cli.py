@@ -54,7 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--data", action="append", help=f"CSV/JSONL with text,label[,split] (repeatable; default: {DEFAULT_AUTHORED})")
     p.add_argument("--real-labels", default=DEFAULT_REAL_LABELS, help="id,label[,split] file of real posts ('' to skip)")
     p.add_argument("--real-texts", default=DEFAULT_REAL_TEXTS, help="id,text file the real labels are joined with")
-    p.add_argument("--output", default="tonecheck-model", help="folder to write tonecheck.skops and tonecheck.json into")
+    p.add_argument("--output", default="tonecheck-model", help="folder to write the model into (tonecheck.skops, .npz and .json)")
     p.add_argument("--force", action="store_true", help="overwrite an existing model there")
     p.add_argument("--all-splits", action="store_true", help="train on train and test splits (default: train only)")
     p.add_argument("--folds", type=int, default=5, help="cross-validation folds for the report (0: skip)")

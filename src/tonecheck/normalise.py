@@ -170,7 +170,12 @@ def _elongation(m: re.Match[str]) -> list[_Segment]:
 
 
 def _spaced(m: re.Match[str]) -> list[_Segment]:
-    return _opaque(f" {m.group(0)} ", m.start(), m.end())
+    # A space on each side, unless white space is already there or an emoji just before has
+    # put one: what padding both sides then collapsing white space gives, in one pass.
+    text, (a, b) = m.string, m.span()
+    left = "" if a == 0 or text[a - 1].isspace() or _EMOJI.match(text, a - 1) else " "
+    right = "" if b == len(text) or text[b].isspace() else " "
+    return _opaque(f"{left}{m.group(0)}{right}", a, b)
 
 
 def _nothing(m: re.Match[str]) -> list[_Segment]:

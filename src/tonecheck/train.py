@@ -312,5 +312,6 @@ def train_and_save(
         "config": config.as_dict(),
         "metrics": metrics,
     })
-    say(f"model written to {path} and {path.with_suffix('.json')} ({time.perf_counter() - t0:.0f}s)")
+    files = [path, *(p for p in (path.with_suffix(".npz"),) if p.exists()), path.with_suffix(".json")]
+    say(f"model written to {', '.join(map(str, files))} ({time.perf_counter() - t0:.0f}s)")
     return model
