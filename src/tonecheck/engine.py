@@ -309,7 +309,7 @@ class Engine:
 
     # Character n-gram columns are cached per distinct white-space word: words repeat
     # across posts, so the n-grams of a word are looked up once.
-    _CACHE_LIMIT = 200_000
+    _CACHE_LIMIT = 50_000
 
     def _char_cols(self, word: str) -> np.ndarray:
         cols = self._char_cache.get(word)

@@ -214,7 +214,7 @@ class Reader:
     tokenizer is replaced by a fresh one every ``renew_after`` calls.
     """
 
-    _CHUNK_LIMIT = 200_000
+    _CHUNK_LIMIT = 50_000
 
     def __init__(self, rules_bytes: bytes, special_cases: bytes, *, renew_after: int = 50_000) -> None:
         self.rules_bytes = rules_bytes
