@@ -50,3 +50,14 @@ def test_a_wrong_format_or_label_set_is_refused(tiny_model, tmp_path):
     np.savez(path, **arrays)
     with pytest.raises(ValueError, match="labels"):
         Engine.from_bytes(path)
+
+
+def test_engine_pickles_for_spawned_workers_without_its_caches(tiny_model, tiny_posts):
+    import pickle
+
+    engine = tiny_model.engine
+    texts = [p.text for p in tiny_posts[:10]]
+    before = engine.run(texts).proba
+    again = pickle.loads(pickle.dumps(engine))
+    assert again._char_cache == {}
+    assert np.array_equal(again.run(texts).proba, before)

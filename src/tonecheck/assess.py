@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import gc
 import os
 import threading
 from collections.abc import Iterable, Iterator, Mapping
@@ -241,10 +242,14 @@ def _worker_pool(loaded: Model, n_process: int) -> Iterator[Any]:
     from concurrent.futures import ProcessPoolExecutor
 
     global _worker_model
-    if "fork" in multiprocessing.get_all_start_methods():
-        # forked workers share the loaded model and tokenizer copy-on-write
+    fork = "fork" in multiprocessing.get_all_start_methods()
+    if fork:
+        # Forked workers share the loaded model and tokenizer copy-on-write. Objects that
+        # exist now are frozen out of the garbage collector's reach while the pool lives, so
+        # the workers' collections do not touch (and copy) every page of them.
         _worker_model = loaded
         context = multiprocessing.get_context("fork")
+        gc.freeze()
     else:  # pragma: no cover - macOS/Windows: the model is pickled to each worker
         context = multiprocessing.get_context("spawn")
     pool = ProcessPoolExecutor(n_process, mp_context=context, initializer=_init_worker, initargs=(loaded,))
@@ -253,7 +258,11 @@ def _worker_pool(loaded: Model, n_process: int) -> Iterator[Any]:
     except BaseException:
         pool.shutdown(wait=True, cancel_futures=True)
         raise
-    pool.shutdown(wait=True)
+    else:
+        pool.shutdown(wait=True)
+    finally:
+        if fork:
+            gc.unfreeze()
 
 
 def _assess_in_processes(batches: Iterator[list[str]], loaded: Model, n_process: int) -> Iterator[Assessment]:

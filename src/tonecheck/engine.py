@@ -177,6 +177,11 @@ class Engine:
 
             self.read = tokenize
 
+    def __getstate__(self) -> dict[str, Any]:  # (spawned worker processes get a copy)
+        state = dict(self.__dict__)
+        state["_char_cache"] = {}
+        return state
+
     # -- building ------------------------------------------------------------------------
     @classmethod
     def from_featurizer(cls, featurizer: Any, **classifier: Any) -> Engine:
