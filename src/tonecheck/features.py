@@ -6,6 +6,11 @@ fitted, by running the full tagger + lemmatizer over the training texts (the lem
 ``fr_core_news_sm`` needs part-of-speech tags, which cost ~50x the tokenizer per post). A
 word the table has not seen keeps its lower-cased form, which is what the n-gram vocabulary,
 learned on the same texts, would have missed anyway.
+
+:class:`TextFeaturizer` is what training fits (scikit-learn's API, vocabularies learned by
+``TfidfVectorizer``); its features are computed by :class:`~tonecheck.engine.Engine`, the code
+predictions run. Reading a text (normalisation, tokens, cue words) lives in
+:mod:`tonecheck.tokens`; its names are re-exported here.
 """
 
 from __future__ import annotations
@@ -22,17 +27,15 @@ from sklearn.utils.validation import check_is_fitted
 
 from tonecheck.engine import Engine
 from tonecheck.normalise import normalise_with_offsets
-from tonecheck.tokens import (  # noqa: F401 - re-exported: tonecheck.features is where they used to live
+# Reading a text lives in tonecheck.tokens; these names are re-exported from here, where they
+# used to live.
+from tonecheck.tokens import (  # noqa: F401
     CUE_NAMES,
     SPACY_MODEL,
     Analysis,
     CompactTokenizer,
     Reader,
     Token,
-    _WORD_SPAN,
-    _conjunctions,
-    _shouting,
-    char_wb_ngrams,
     conjunction_matches,
     cue_matches,
     load_tokenizer,
@@ -44,21 +47,7 @@ from tonecheck.tokens import (  # noqa: F401 - re-exported: tonecheck.features i
 if TYPE_CHECKING:
     from spacy.language import Language
 
-__all__ = [
-    "SPACY_MODEL",
-    "Token",
-    "Analysis",
-    "CUE_NAMES",
-    "TextFeaturizer",
-    "load_tokenizer",
-    "load_lemmatizer",
-    "build_lemma_table",
-    "tokenize",
-    "tokenize_plain",
-    "used_special_cases",
-    "CompactTokenizer",
-    "cue_matches",
-]
+__all__ = ["TextFeaturizer", "build_lemma_table", "load_lemmatizer"]
 
 # Components the lemmatizer does not need; the parser and NER are never used.
 _LEMMA_EXCLUDE = ["parser", "ner", "senter"]

@@ -30,6 +30,7 @@ __all__ = [
     "tokenize_plain",
     "used_special_cases",
     "CompactTokenizer",
+    "TokenMatch",
     "Reader",
     "cue_matches",
     "conjunction_matches",
