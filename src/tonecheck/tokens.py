@@ -226,6 +226,7 @@ class Reader:
         # chunk -> its tokens: (offset in the chunk, length, lower-cased form, is punctuation)
         self._chunks: dict[str, tuple[tuple[int, int, str, bool], ...]] = {"": ()}
         self._read = functools.lru_cache(maxsize=4096)(self._analyse)
+        self._lock = threading.Lock()
 
     def __getstate__(self) -> dict[str, Any]:
         return {"rules_bytes": self.rules_bytes, "special_cases": self.special_cases, "renew_after": self.renew_after}
@@ -262,7 +263,9 @@ class Reader:
         from spacy.attrs import IDX, IS_PUNCT, LENGTH
 
         joined = " ".join(chunks)
-        rows = self._spacy()(joined).to_array([IDX, LENGTH, IS_PUNCT]).tolist()
+        tokenizer = self._spacy()
+        with self._lock:  # spaCy's tokenizer updates its own caches: one thread at a time
+            rows = tokenizer(joined).to_array([IDX, LENGTH, IS_PUNCT]).tolist()
         learned: dict[str, tuple[tuple[int, int, str, bool], ...]] = {}
         k, start, current = 0, 0, []
         end = len(chunks[0])
