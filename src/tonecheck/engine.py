@@ -307,11 +307,6 @@ class Engine:
         read = self.read
         return [t if isinstance(t, Analysis) else read(t) for t in texts]
 
-    def terms(self, analysis: Analysis) -> list[str]:
-        """The words the n-gram features are made of, one per word token."""
-        table = self.lemma_table
-        return [table.get(t.lower, t.lower) for t in analysis.tokens if not t.is_punct]
-
     # Character n-gram columns are cached per distinct white-space word: words repeat
     # across posts, so the n-grams of a word are looked up once.
     _CACHE_LIMIT = 50_000

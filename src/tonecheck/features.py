@@ -148,10 +148,6 @@ class TextFeaturizer(TransformerMixin, BaseEstimator):
         table = getattr(self, "lemma_table_", None) or {}
         return [table.get(t.lower, t.lower) for t in analysis.tokens if not t.is_punct]
 
-    def word_tokens(self, analysis: Analysis) -> list[Token]:
-        """The tokens behind :meth:`terms`, in the same order."""
-        return [t for t in analysis.tokens if not t.is_punct]
-
     def _ngrams(self, terms: Sequence[str]) -> list[str]:
         grams = list(terms)
         if self.word_ngrams >= 2:

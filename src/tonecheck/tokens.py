@@ -237,10 +237,6 @@ class Reader:
     def __call__(self, text: str) -> Analysis:
         return self._read(text)
 
-    def warm(self) -> None:
-        """Build the tokenizer now rather than on the first new chunk."""
-        self._spacy()
-
     def cache_clear(self, *, texts_only: bool = False) -> None:
         """Forget every text seen, and every chunk unless ``texts_only``."""
         self._read.cache_clear()
