@@ -148,7 +148,7 @@ def _cmd_score(args: argparse.Namespace) -> int:
     try:
         summary = score_file(
             args.input, output, text_column=args.text_column, fmt=args.format, model=_model(args.model),
-            batch_size=args.batch_size, jobs=args.jobs, on_batch=bar.update if bar else None, on_row=keep if args.table else None,
+            batch_size=args.batch_size, jobs=args.jobs, on_batch=bar.update if bar is not None else None, on_row=keep if args.table else None,
         )
     except InputError as e:
         print(f"tonecheck: error: {e}", file=sys.stderr)
