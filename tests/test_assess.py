@@ -42,7 +42,7 @@ def test_to_dict_is_json_ready(tiny_model):
     import json
 
     d = assess("Restez chez vous, lavez-vous les mains", model=tiny_model).to_dict()
-    assert set(d) == {"label", "scores", "needs_review", "review_reasons", "in_scope", "evidence"}
+    assert set(d) == {"label", "scores", "needs_review", "review_reasons", "in_scope", "evidence", "error"}
     assert set(d["scores"]) == set(LABELS)
     json.dumps(d)
 
@@ -171,3 +171,49 @@ def test_assessing_with_the_shipped_model_imports_neither_sklearn_nor_scipy():
             "print(sorted(m for m in ('sklearn','scipy','skops') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_to_record_keys_are_the_score_columns(tiny_model):
+    from tonecheck.batch import OUTPUT_COLUMNS
+
+    record = assess("Restez chez vous, lavez-vous les mains", model=tiny_model).to_record()
+    assert list(record) == list(OUTPUT_COLUMNS)
+    assert record["error"] is None
+    assert abs(sum(record[f"score_{lab.replace('-', '_')}"] for lab in LABELS) - 1) < 1e-5
+
+
+@pytest.mark.parametrize(
+    "bad, message",
+    [(None, "must be a str, not NoneType"), (float("nan"), "must be a str, not float"), ("  ", "empty"),
+     ("a" * (MAX_TEXT_LENGTH + 1), "maximum is")],
+)
+def test_errors_mark_yields_an_error_assessment_in_place(tiny_model, bad, message):
+    texts = ["Merci aux soignants", bad, "Lavez-vous les mains"]
+    results = list(assess_many(texts, model=tiny_model, errors="mark", batch_size=2))
+    assert len(results) == 3
+    assert results[1].label is None and message in results[1].error and results[1].to_record()["label"] is None
+    assert results[0] == assess(texts[0], model=tiny_model)
+    assert results[2] == assess(texts[2], model=tiny_model)
+
+
+def test_errors_raise_is_the_default_and_errors_is_checked(tiny_model):
+    with pytest.raises(TypeError, match=r"texts\[1\] must be a str, not float"):
+        list(assess_many(["ok", float("nan")], model=tiny_model))
+    with pytest.raises(ValueError, match="errors must be 'raise' or 'mark', not 'ignore'"):
+        assess_many(["ok"], model=tiny_model, errors="ignore")
+
+
+def test_repr_is_valid_python_and_shows_the_review_flag(tiny_model):
+    result = assess("Restez chez vous, lavez-vous les mains", model=tiny_model)
+    text = repr(result)
+    assert "needs_review=" in text
+    ast_call = __import__("ast").parse(text, mode="eval")
+    assert ast_call.body.func.id == "Assessment"
+
+
+def test_limits_and_errors_are_importable_from_the_package():
+    import tonecheck
+
+    assert tonecheck.MAX_TEXT_LENGTH == MAX_TEXT_LENGTH
+    for name in ("ModelIntegrityError", "ModelVersionError", "ModelFileError", "TrainingDataError"):
+        assert issubclass(getattr(tonecheck, name), tonecheck.ToneCheckError)

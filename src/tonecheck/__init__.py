@@ -10,8 +10,16 @@ from __future__ import annotations
 import logging
 from importlib.metadata import PackageNotFoundError, version
 
-from tonecheck.assess import Assessment, Evidence, Model, assess, assess_many, load_model
-from tonecheck.errors import EmptyTextError, ModelFileError, TextTooLongError, ToneCheckError
+from tonecheck.assess import MAX_TEXT_LENGTH, Assessment, Evidence, Model, assess, assess_many, load_model
+from tonecheck.errors import (
+    EmptyTextError,
+    ModelFileError,
+    ModelIntegrityError,
+    ModelVersionError,
+    TextTooLongError,
+    ToneCheckError,
+    TrainingDataError,
+)
 from tonecheck.labels import Label
 
 try:
@@ -33,5 +41,9 @@ __all__ = [
     "EmptyTextError",
     "TextTooLongError",
     "ModelFileError",
+    "ModelIntegrityError",
+    "ModelVersionError",
+    "TrainingDataError",
+    "MAX_TEXT_LENGTH",
     "__version__",
 ]

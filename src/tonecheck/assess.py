@@ -72,27 +72,55 @@ class Assessment:
     unsure, the post looks out of scope, or it does not look French (``review_reasons``).
     """
 
-    label: Label
+    label: Label | None
     scores: Mapping[Label, float]
     evidence: tuple[Evidence, ...] = ()
     needs_review: bool = False
     review_reasons: tuple[str, ...] = ()
     in_scope: float = 1.0
+    #: Why the item could not be assessed (only from ``assess_many(..., errors="mark")``);
+    #: then ``label`` is None and ``scores`` is empty.
+    error: str | None = None
 
     def __repr__(self) -> str:
-        scores = ", ".join(f"{k.value}={v:.2f}" for k, v in self.scores.items())
-        flag = f", needs_review={list(self.review_reasons)}" if self.needs_review else ""
-        return f"Assessment(label={self.label.value!r}, {scores}{flag})"
+        if self.error is not None:
+            return f"Assessment(label=None, error={self.error!r})"
+        assert self.label is not None
+        top = max(self.scores.values())
+        return (
+            f"Assessment(label={self.label.value!r}, score={top:.2f}, "
+            f"needs_review={self.needs_review!r}, review_reasons={self.review_reasons!r})"
+        )
+
+    def to_record(self) -> dict[str, Any]:
+        """A flat dict whose keys are ``tonecheck score``'s output columns.
+
+        ``pandas.DataFrame(r.to_record() for r in results)`` is the scored table.
+
+        >>> sorted(assess("Merci aux soignants").to_record())  # doctest: +NORMALIZE_WHITESPACE
+        ['error', 'evidence', 'label', 'needs_review', 'review_reasons', 'score_preventive',
+         'score_promotional', 'score_supportive', 'score_tone_deaf']
+        """
+        record: dict[str, Any] = {"label": self.label.value if self.label is not None else None}
+        for lab in _LABELS:
+            score = self.scores.get(lab)
+            record[f"score_{lab.value.replace('-', '_')}"] = None if score is None else round(score, 6)
+        record["needs_review"] = self.needs_review if self.error is None else None
+        record["review_reasons"] = list(self.review_reasons)
+        record["evidence"] = [[e.text, e.start, e.end, round(e.weight, 4)] for e in self.evidence]
+        record["error"] = self.error
+        return record
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict: label, the four scores, review flag and reasons, evidence."""
         return {
-            "label": self.label.value,
+            "label": self.label.value if self.label is not None else None,
             "scores": {k.value: round(v, 6) for k, v in self.scores.items()},
             "needs_review": self.needs_review,
             "review_reasons": list(self.review_reasons),
             "in_scope": round(self.in_scope, 6),
             "evidence": [e.to_dict() for e in self.evidence],
+            "error": self.error,
         }
 
 
@@ -183,40 +211,97 @@ def assess(text: str, *, model: Model | None = None) -> Assessment:
 
 
 def assess_many(
-    texts: Iterable[str], *, model: Model | None = None, batch_size: int = 512, n_process: int = 1
+    texts: Iterable[str],
+    *,
+    model: Model | None = None,
+    batch_size: int = 512,
+    n_process: int = 1,
+    errors: str = "raise",
+    progress: bool = False,
 ) -> Iterator[Assessment]:
     """Assess many posts, lazily, in input order, ``batch_size`` at a time.
 
-    Every text is checked as by :func:`assess`; the first bad one raises (with its index).
+    Every text is checked as by :func:`assess`. With ``errors="raise"`` (the default) the
+    first bad one raises, naming its index; with ``errors="mark"`` a bad item (``None``,
+    NaN, a number, empty or too long text) yields an :class:`Assessment` whose ``error``
+    says why and whose ``label`` is None, and the batch goes on.
+
+    >>> [r.label.value if r.error is None else r.error for r in
+    ...  assess_many(["Merci aux soignants", float("nan")], errors="mark")]
+    ['supportive', 'texts[1] must be a str, not float']
+
     ``n_process > 1`` scores batches in that many worker processes (results stay in input
-    order; at most two batches per worker are in flight, so memory stays flat). For batch
-    files where bad rows must not stop the job, use ``tonecheck score``.
+    order; at most two batches per worker are in flight, so memory stays flat).
+    ``progress=True`` shows a tqdm progress bar (in a notebook too).
     """
     if isinstance(texts, str):
         raise TypeError("texts must be an iterable of str, not a single str; use assess() for one post")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be at least 1, not {batch_size}")
-    if n_process < 1:
-        raise ValueError(f"n_process must be at least 1, not {n_process}")
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1 (an int), not {batch_size!r}")
+    if not isinstance(n_process, int) or n_process < 1:
+        raise ValueError(f"n_process must be at least 1 (an int), not {n_process!r}")
+    if errors not in ("raise", "mark"):
+        raise ValueError(f"errors must be 'raise' or 'mark', not {errors!r}")
     loaded = _resolve(model)
-    batches = _checked_batches(texts, batch_size)
-    if n_process == 1:
-        for batch in batches:
-            yield from _assess_checked(batch, loaded)
-    else:
-        yield from _assess_in_processes(batches, loaded, n_process)
+    return _assess_stream(texts, loaded, batch_size, n_process, errors == "mark", progress)
 
 
-def _checked_batches(texts: Iterable[str], batch_size: int) -> Iterator[list[str]]:
-    batch: list[str] = []
+def _assess_stream(
+    texts: Iterable[str], loaded: Model, batch_size: int, n_process: int, mark: bool, progress: bool
+) -> Iterator[Assessment]:
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        total = len(texts) if hasattr(texts, "__len__") else None  # type: ignore[arg-type]
+        bar = tqdm(total=total, unit=" posts")
+    try:
+        batches = _checked_batches(texts, batch_size, mark)
+        if n_process == 1:
+            scored: Iterator[list[Assessment]] = (_merge(b, _assess_checked(_good(b), loaded)) for b in batches)
+        else:
+            scored = _assess_in_processes(batches, loaded, n_process)
+        for results in scored:
+            yield from results
+            if bar is not None:
+                bar.update(len(results))
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+# A checked item: its text (None when it is in error) and its error message.
+_Item = tuple[str | None, str | None]
+
+
+def _checked_batches(texts: Iterable[str], batch_size: int, mark: bool = False) -> Iterator[list[_Item]]:
+    batch: list[_Item] = []
     for i, text in enumerate(texts):
-        check_text(text, name=f"texts[{i}]")
-        batch.append(text)
+        try:
+            batch.append((check_text(text, name=f"texts[{i}]"), None))
+        except (TypeError, ValueError) as e:
+            if not mark:
+                raise
+            batch.append((None, str(e)))
         if len(batch) >= batch_size:
             yield batch
             batch = []
     if batch:
         yield batch
+
+
+def _good(batch: list[_Item]) -> list[str]:
+    return [text for text, _ in batch if text is not None]
+
+
+def _merge(batch: list[_Item], results: list[Assessment]) -> list[Assessment]:
+    """The results of the good items, with an error assessment in place of each bad one."""
+    scored = iter(results)
+    return [next(scored) if text is not None else _error_assessment(error or "") for text, error in batch]
+
+
+def _error_assessment(error: str) -> Assessment:
+    return Assessment(label=None, scores={}, needs_review=True, error=error)
 
 
 _worker_model: Model | None = None
@@ -265,17 +350,22 @@ def _worker_pool(loaded: Model, n_process: int) -> Iterator[Any]:
             gc.unfreeze()
 
 
-def _assess_in_processes(batches: Iterator[list[str]], loaded: Model, n_process: int) -> Iterator[Assessment]:
+def _assess_in_processes(batches: Iterator[list[_Item]], loaded: Model, n_process: int) -> Iterator[list[Assessment]]:
     from collections import deque
 
     with _worker_pool(loaded, n_process) as pool:
         pending: deque = deque()
+
+        def done() -> list[Assessment]:
+            batch, future = pending.popleft()
+            return _merge(batch, [_assessment(row) for row in future.result()])
+
         for batch in batches:
-            pending.append(pool.submit(_work, batch))
+            pending.append((batch, pool.submit(_work, _good(batch))))
             if len(pending) >= 2 * n_process:
-                yield from map(_assessment, pending.popleft().result())
+                yield done()
         while pending:
-            yield from map(_assessment, pending.popleft().result())
+            yield done()
 
 
 # One assessment as plain data (what worker processes send back, cheap to pickle): label
@@ -300,6 +390,9 @@ def _evidence(text: str, words: list, token_w: Any) -> tuple[tuple[str, int, int
 
 def _rows(texts: list[str], loaded: Model) -> list[_Row]:
     from tonecheck.language import looks_french
+
+    if not texts:
+        return []
 
     engine = loaded.engine
     batch = engine.run(texts)
