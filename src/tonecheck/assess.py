@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from tonecheck.errors import EmptyTextError, TextTooLongError
 from tonecheck.labels import LABELS, Label
+from tonecheck.language import looks_french
 
 if TYPE_CHECKING:
     from tonecheck.engine import Engine
@@ -164,6 +165,15 @@ def load_model(path: str | os.PathLike[str] | None = None) -> Model:
 
 
 _default_lock = threading.Lock()
+
+
+def _new_default_lock() -> None:  # a forked child must not inherit a lock held by a thread
+    global _default_lock
+    _default_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_default_lock)
 
 
 @functools.lru_cache(maxsize=1)
@@ -327,7 +337,12 @@ def _worker_pool(loaded: Model, n_process: int) -> Iterator[Any]:
     from concurrent.futures import ProcessPoolExecutor
 
     global _worker_model
-    fork = "fork" in multiprocessing.get_all_start_methods()
+    # Fork only while this is the one thread: a lock that another thread holds at the fork
+    # (an import lock, spaCy's, a BLAS library's) stays held for ever in the child, which
+    # then hangs. With other threads alive the workers come from a fork server instead, and
+    # the model is sent to them (slower to start: each worker imports spaCy).
+    methods = multiprocessing.get_all_start_methods()
+    fork = "fork" in methods and threading.active_count() == 1
     if fork:
         # Forked workers share the loaded model and tokenizer copy-on-write. Objects that
         # exist now are frozen out of the garbage collector's reach while the pool lives, so
@@ -335,8 +350,8 @@ def _worker_pool(loaded: Model, n_process: int) -> Iterator[Any]:
         _worker_model = loaded
         context = multiprocessing.get_context("fork")
         gc.freeze()
-    else:  # pragma: no cover - macOS/Windows: the model is pickled to each worker
-        context = multiprocessing.get_context("spawn")
+    else:  # the model is pickled to each worker
+        context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
     pool = ProcessPoolExecutor(n_process, mp_context=context, initializer=_init_worker, initargs=(loaded,))
     try:
         yield pool
@@ -389,8 +404,6 @@ def _evidence(text: str, words: list, token_w: Any) -> tuple[tuple[str, int, int
 
 
 def _rows(texts: list[str], loaded: Model) -> list[_Row]:
-    from tonecheck.language import looks_french
-
     if not texts:
         return []
 

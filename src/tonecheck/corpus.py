@@ -99,9 +99,14 @@ def read_posts(path: str | os.PathLike[str]) -> list[Post]:
 
 
 def read_real_posts(labels_path: str | os.PathLike[str], texts_path: str | os.PathLike[str]) -> list[Post]:
-    """Real posts: our ``id,label[,confidence,split]`` file joined with the ``id,text`` file."""
+    """Real posts: our ``id,label[,confidence,split,source,crisis]`` file joined with the
+    ``id,text`` file, or with every ``*.csv`` of a folder of such files (``../shared/data/real``)."""
     labels = read_table(labels_path)
-    texts = {r["id"]: r["text"] for r in read_table(texts_path)}
+    where = Path(texts_path)
+    files = sorted(where.glob("*.csv")) if where.is_dir() else [where]
+    texts: dict[str, str] = {}
+    for file in files:
+        texts.update((r["id"], r["text"]) for r in read_table(file) if "id" in r and "text" in r)
     missing = [r["id"] for r in labels if r["id"] not in texts]
     if missing:
         raise TrainingDataError(f"{labels_path}: {len(missing)} id(s) not in {texts_path}, e.g. {missing[:5]}")
@@ -111,7 +116,8 @@ def read_real_posts(labels_path: str | os.PathLike[str], texts_path: str | os.Pa
             label=r["label"].strip(),
             split=(r.get("split") or "train").strip(),
             source=f"{labels_path}:{i + 2}",
-            meta={"origin": "real", "id": r["id"], "confidence": r.get("confidence", ""), "crisis": "pandemic"},
+            meta={"origin": "real", "id": r["id"], "confidence": r.get("confidence", ""),
+                  "crisis": r.get("crisis") or "pandemic", "real_source": r.get("source") or "confinement_2020"},
         )
         for i, r in enumerate(labels)
     ]

@@ -465,10 +465,14 @@ class Engine:
             elif f.doc is None:  # one post
                 z = np.add.reduceat(rows, [0], axis=0)
             else:
+                # Sum the runs of the posts that have entries only, each exactly its own run
+                # (numpy sums a run pairwise, so its length must not change with the batch);
+                # clamping the start of a trailing post with no entries onto the last entry
+                # once cut the run before it short (its answer changed with its neighbour).
                 starts = np.searchsorted(f.doc, np.arange(n))
-                empty = np.append(starts[1:], f.doc.size) == starts
-                z = np.add.reduceat(rows, np.minimum(starts, f.doc.size - 1), axis=0)
-                z[empty] = 0.0
+                filled = np.append(starts[1:], f.doc.size) > starts
+                z = np.zeros((n, rows.shape[1]))
+                z[filled] = np.add.reduceat(rows, starts[filled], axis=0)
             logits = z[:, :4] + self.intercept
             logits -= logits.max(axis=1, keepdims=True)
             proba = np.exp(logits)

@@ -54,16 +54,22 @@ _INVISIBLE = re.compile(
     "\U0001f3fb-\U0001f3ff\U000e0000-\U000e007f]+"
 )
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]+")
-_URL = re.compile(r"(?:https?://|www\.)\S+|\b[a-z0-9-]+\.(?:fr|com|be|ch|ca|org|net|io)/\S*", re.I)
+# Every pattern below runs in linear time on any text: quantifiers that could give back
+# characters to a later part are possessive (``*+``, ``++``), and a run is only entered at its
+# first character (a look-behind), so a failed match is not retried from inside the run.
+# benchmarks/adversarial.py measures it; test_normalise checks the matches are unchanged.
+_URL = re.compile(r"(?:https?://|www\.)\S+|\b(?<![a-z0-9-])[a-z0-9][a-z0-9-]*+\.(?:fr|com|be|ch|ca|org|net|io)/\S*", re.I)
 _MENTION = re.compile(r"(?<![\w@])@\w{1,30}")
 _HASHTAG = re.compile(r"(?<![\w#])#(\w+)")
 _HASHTAG_PARTS = re.compile(r"[A-ZÀ-ÖØ-Þ]{2,}(?=[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]|\d|_|$)|[A-ZÀ-ÖØ-Þ]?[a-zß-öø-ÿ]+|[A-ZÀ-ÖØ-Þ]+|\d+")
-_PROMO_CODE = re.compile(r"\b(code(?:\s+promo)?)\s*:?\s*[«\"']?\s*([A-Z][A-Z0-9]{2,}\d*|[A-Z0-9]*[A-Z][A-Z0-9]*\d+)\b")
+# "code" (any case), then the code: a run of capitals and digits, whole (see _promo_code).
+_PROMO_CODE = re.compile(r"\b((?i:code)(?:\s++(?i:promo)\b)?+)\s*+:?\s*+[«\"']?\s*+([A-Z0-9]++)\b")
 _PRICE = re.compile(
-    r"(?:[€$£]\s?\d+(?:[.,]\d{1,2})?)|(?:\d+(?:[ .]\d{3})*(?:[.,]\d{1,2})?\s?(?:€|euros?\b|eur\b|\$|chf\b|fcfa\b|cfa\b|£))",
+    r"(?:[€$£]\s?\d++(?:[.,]\d{1,2})?)"
+    r"|(?:(?<!\d)\d++(?:[ .]\d{3}(?!\d))*+(?:[.,]\d{1,2}(?!\d))?\s?(?:€|euros?\b|eur\b|\$|chf\b|fcfa\b|cfa\b|£))",
     re.I,
 )
-_PERCENT = re.compile(r"(-\s?)?\d+(?:[.,]\d+)?\s?(?:%|pour\s?cent\b|pourcents?\b)", re.I)
+_PERCENT = re.compile(r"(-\s?)?(?<!\d)\d++(?:[.,]\d++)?+\s?(?:%|pour\s?cent\b|pourcents?\b)", re.I)
 _ELONGATION = re.compile(r"([^\W\d_]|[!?.])\1{2,}")
 _EMOJI = re.compile(
     "[\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\u2300-\u23ff\u2190-\u21ff\u3030\u303d\u3297\u3299]"
@@ -77,27 +83,19 @@ def _opaque(text: str, start: int, end: int) -> list[_Segment]:
     return [(text, start, end)]
 
 
-def _aligned(out: str, source: str, start: int) -> list[_Segment]:
-    """Map each output character to the source character it copies, greedily.
+def _lowered(parts: Sequence[re.Match[str]], start: int) -> list[_Segment]:
+    """The parts lower-cased and joined by spaces, each output character pointing at the
+    source character it comes from (a space at the next part's first character).
 
-    Used by rules that only delete, lowercase or insert characters (hashtag splitting,
-    elongations): a copied character keeps its own position, an inserted one takes the
-    position of the next source character.
+    Linear, and exact for characters whose lower case is longer (``İ`` → ``i̇``).
     """
     segments: list[_Segment] = []
-    k = 0
-    folded = source.casefold()
-    for ch in out:
-        j = k
-        c = ch.casefold()
-        while j < len(source) and folded[j] != c:
-            j += 1
-        if j < len(source):
-            segments.append((ch, start + j, start + j + 1))
-            k = j + 1
-        else:
-            pos = start + min(k, len(source) - 1)
-            segments.append((ch, pos, pos + 1))
+    for k, part in enumerate(parts):
+        a = start + part.start()
+        if k:
+            segments.append((" ", a, a + 1))
+        for j, ch in enumerate(part.group(), a):
+            segments.extend((c, j, j + 1) for c in ch.lower())
     return segments
 
 
@@ -143,20 +141,31 @@ def _apply(pattern: re.Pattern[str], rule: _Rule, norm: Normalised) -> Normalise
     return Normalised("".join(out), starts, ends)
 
 
+_WHOLE = re.compile(r".+", re.S)
+_CODE_PARTS = re.compile(r"[A-Z]+|\d+")
+
+
 def _split_hashtag(m: re.Match[str]) -> list[_Segment]:
     body = m.group(1)
-    parts = _HASHTAG_PARTS.findall(body) or [body]
-    words = " ".join(p.lower() for p in parts)
-    return [(" ", m.start(), m.start() + 1), *_aligned(words, body, m.start(1)), (" ", m.end() - 1, m.end())]
+    parts = list(_HASHTAG_PARTS.finditer(body)) or [_WHOLE.match(body)]
+    return [(" ", m.start(), m.start() + 1), *_lowered(parts, m.start(1)), (" ", m.end() - 1, m.end())]  # type: ignore[list-item]
+
+
+def _is_code(code: str) -> bool:
+    """A promo code: a capital then two or more capitals or digits, or capitals and digits
+    ending in a digit ("SOLDES", "CONFINEMENT20", "20JUIN5"; not "20", "OK")."""
+    has_capital = not code.isdigit()
+    return (code[0].isalpha() and len(code) >= 3) or (has_capital and code[-1].isdigit())
 
 
 def _promo_code(m: re.Match[str]) -> list[_Segment]:
     code = m.group(2)
-    words = " ".join(re.findall(r"[A-Z]+|\d+", code)).lower()
+    if not _is_code(code):  # not a code: the text stays as it is
+        return [(ch, j, j + 1) for j, ch in enumerate(m.group(), m.start())]
     return [
-        *_aligned(m.group(1).lower(), m.group(1), m.start(1)),
+        *_lowered([_WHOLE.match(m.group(1))], m.start(1)),  # type: ignore[list-item]
         *_opaque(f" {CODE_TOKEN} ", m.start(2), m.end(2)),
-        *_aligned(words, code, m.start(2)),
+        *_lowered(list(_CODE_PARTS.finditer(code)), m.start(2)),
     ]
 
 
@@ -231,7 +240,7 @@ _RULES: list[tuple[str, re.Pattern[str], _Rule, Callable[[str], bool]]] = [
     ("strip_controls", _CONTROL, _space, _always),
     ("replace_urls", _URL, _token(URL_TOKEN), _may_have_url),
     ("replace_mentions", _MENTION, _token(MENTION_TOKEN), lambda t: "@" in t),
-    ("replace_promo_codes", _PROMO_CODE, _promo_code, lambda t: "code" in t),
+    ("replace_promo_codes", _PROMO_CODE, _promo_code, lambda t: "code" in t.lower()),
     ("split_hashtags", _HASHTAG, _split_hashtag, lambda t: "#" in t),
     ("replace_percentages", _PERCENT, _percent, _may_have_percent),
     ("replace_prices", _PRICE, _token(PRICE_TOKEN), _may_have_price),

