@@ -2,8 +2,8 @@
 
     python scripts/build_corpus.py
 
-writes data/authored.csv (id, text, label, crisis, author, platform, sector, pair_id, split)
-and data/real_labels.csv (id, label, confidence, split). Splits: 20 % test, stratified by
+writes data/authored.csv (id, text, label, crisis, author, platform, sector, pair_id, split,
+inspired_by). Splits: 20 % test, stratified by
 label x crisis (authored) or label (real), contrast pairs kept in one split; seeded, so the
 same parts always give the same files.
 """
@@ -19,7 +19,7 @@ from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"
 SEED = 20260326
-FIELDS = ["id", "text", "label", "crisis", "author", "platform", "sector", "pair_id", "split"]
+FIELDS = ["id", "text", "label", "crisis", "author", "platform", "sector", "pair_id", "split", "inspired_by"]
 
 
 def test_mask(strata, groups):
@@ -41,9 +41,20 @@ def build_authored():
                     rows.append(r)
     for i, r in enumerate(rows, 1):
         r["id"] = f"a{i:05d}"
-    strata = [f"{r['label']}|{r['crisis']}" for r in rows]
-    groups = [r["pair_id"] or r["id"] for r in rows]
-    mask = test_mask(strata, groups)
+    # A post keeps the split it had (the authored test split stays comparable across waves);
+    # new posts are split among themselves the same way.
+    previous = {}
+    if (DATA / "authored.csv").exists():
+        with open(DATA / "authored.csv", encoding="utf-8", newline="") as f:
+            previous = {(r["id"], r["text"]): r["split"] for r in csv.DictReader(f)}
+    known = np.array([(r["id"], r["text"]) in previous for r in rows])
+    mask = np.zeros(len(rows), dtype=bool)
+    mask[known] = [previous[(r["id"], r["text"])] == "test" for r, k in zip(rows, known) if k]
+    new = np.flatnonzero(~known)
+    if new.size:
+        strata = [f"{rows[i]['label']}|{rows[i]['crisis']}" for i in new]
+        groups = [rows[i]["pair_id"] or rows[i]["id"] for i in new]
+        mask[new] = test_mask(strata, groups)
     with open(DATA / "authored.csv", "w", encoding="utf-8", newline="") as f:
         w = csv.DictWriter(f, fieldnames=FIELDS, extrasaction="ignore")
         w.writeheader()
@@ -73,5 +84,6 @@ def build_real():
 
 if __name__ == "__main__":
     build_authored()
-    build_real()
+    # data/real_labels.csv is now built by scripts/build_real_labels.py from data/labelling/
+    # (two passes per pool); build_real() rebuilt its first version from data/real_parts/.
     sys.exit(0)

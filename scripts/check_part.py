@@ -13,7 +13,7 @@ from tonecheck.corpus import near_duplicates
 
 LABELS = {"supportive", "promotional", "tone-deaf", "preventive", "none"}
 CRISES = {"pandemic", "heatwave", "flood", "wildfire", "storm", "terror_attack", "strike",
-          "war_refugees", "energy_prices", "earthquake_industrial", "none"}
+          "war_refugees", "energy_prices", "earthquake_industrial", "riots", "shortage", "none"}
 AUTHORS = {"brand", "influencer", "local_shop", "ngo", "institution", "media", "person"}
 PLATFORMS = {"instagram", "x", "tiktok", "linkedin", "facebook"}
 FIELDS = ["text", "label", "crisis", "author", "platform", "sector", "pair_id"]
