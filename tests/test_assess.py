@@ -217,3 +217,44 @@ def test_limits_and_errors_are_importable_from_the_package():
     assert tonecheck.MAX_TEXT_LENGTH == MAX_TEXT_LENGTH
     for name in ("ModelIntegrityError", "ModelVersionError", "ModelFileError", "TrainingDataError"):
         assert issubclass(getattr(tonecheck, name), tonecheck.ToneCheckError)
+
+
+def test_close_calls_are_flagged_by_the_margin(tiny_model):
+    from tonecheck import ReviewPolicy
+
+    text = "Restez chez vous, lavez-vous les mains"
+    everything = assess(text, model=tiny_model, review=ReviewPolicy(min_margin=1.0, min_confidence=0.0))
+    assert everything.needs_review and "close-call" in everything.review_reasons
+    nothing = assess(text, model=tiny_model, review=ReviewPolicy(min_margin=0.0, min_confidence=0.0, min_in_scope=0.0))
+    assert "close-call" not in nothing.review_reasons and "unsure" not in nothing.review_reasons
+    assert everything.scores == nothing.scores  # the policy changes the flag, never the verdict
+
+
+def test_per_label_thresholds_send_a_label_to_review(tiny_model):
+    from tonecheck import ReviewPolicy
+
+    text = "Restez chez vous et profitez de -30 % avec le code RESTEZCHEZVOUS"
+    label = assess(text, model=tiny_model).label.value
+    strict = ReviewPolicy(min_margin=0.0, min_confidence=0.0, label_thresholds={label: 1.0})
+    assert "unsure" in assess(text, model=tiny_model, review=strict).review_reasons
+    many = list(assess_many([text, "Merci aux soignants"], model=tiny_model, review=strict))
+    assert "unsure" in many[0].review_reasons
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [({"min_margin": 1.5}, "min_margin must be a number from 0 to 1"),
+     ({"min_confidence": "high"}, "min_confidence must be a number"),
+     ({"label_thresholds": {"toxic": 0.5}}, "unknown label 'toxic'"),
+     ({"label_thresholds": {"tone-deaf": -1}}, r"label_thresholds\['tone-deaf'\] must be")],
+)
+def test_review_policy_refuses_bad_values(kwargs, message):
+    from tonecheck import ReviewPolicy
+
+    with pytest.raises(ValueError, match=message):
+        ReviewPolicy(**kwargs)
+
+
+def test_review_must_be_a_policy(tiny_model):
+    with pytest.raises(TypeError, match="review must be a tonecheck.ReviewPolicy, not dict"):
+        assess("Merci", model=tiny_model, review={"min_margin": 0.1})

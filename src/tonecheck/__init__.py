@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from importlib.metadata import PackageNotFoundError, version
 
-from tonecheck.assess import MAX_TEXT_LENGTH, Assessment, Evidence, Model, assess, assess_many, load_model
+from tonecheck.assess import MAX_TEXT_LENGTH, Assessment, Evidence, Model, ReviewPolicy, assess, assess_many, load_model
 from tonecheck.errors import (
     EmptyTextError,
     ModelFileError,
@@ -36,6 +36,7 @@ __all__ = [
     "Evidence",
     "Label",
     "Model",
+    "ReviewPolicy",
     "load_model",
     "ToneCheckError",
     "EmptyTextError",

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MAX_TEXT_LENGTH",
+    "ReviewPolicy",
     "Evidence",
     "Assessment",
     "Model",
@@ -48,6 +49,47 @@ REASON_UNSURE = "unsure"
 REASON_OUT_OF_SCOPE = "out-of-scope"
 REASON_NOT_FRENCH = "not-french"
 REASON_NO_WORDS = "no-words"
+REASON_CLOSE_CALL = "close-call"
+
+#: Default smallest gap between the two most probable labels before a post is flagged as a
+#: close call (chosen on the real-only yardstick: see README, "The review flag").
+DEFAULT_MARGIN = 0.2
+
+
+@dataclass(frozen=True)
+class ReviewPolicy:
+    """When ``needs_review`` is set. ``None`` keeps the model's own threshold.
+
+    - ``min_confidence``: a top probability below it is ``unsure`` (default: the threshold the
+      model learned in cross-validation, where a prediction is right less than half the time);
+    - ``min_margin``: a gap between the two most probable labels below it is a ``close-call``;
+    - ``min_in_scope``: an in-scope probability below it is ``out-of-scope`` (default: the
+      model's threshold, chosen on real posts);
+    - ``label_thresholds``: a minimum top probability per label, e.g. ``{"tone-deaf": 0.9}``
+      to send every tone-deaf verdict below 90 % to a person (``unsure``).
+
+    >>> ReviewPolicy(min_margin=0.3).min_margin
+    0.3
+    """
+
+    min_confidence: float | None = None
+    min_margin: float = DEFAULT_MARGIN
+    min_in_scope: float | None = None
+    label_thresholds: Mapping[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name in ("min_confidence", "min_margin", "min_in_scope"):
+            value = getattr(self, name)
+            if value is not None and not (isinstance(value, (int, float)) and 0.0 <= value <= 1.0):
+                raise ValueError(f"{name} must be a number from 0 to 1 (or None), not {value!r}")
+        for label, value in self.label_thresholds.items():
+            if label not in LABELS:
+                raise ValueError(f"label_thresholds: unknown label {label!r}; the labels are {list(LABELS)}")
+            if not (isinstance(value, (int, float)) and 0.0 <= value <= 1.0):
+                raise ValueError(f"label_thresholds[{label!r}] must be a number from 0 to 1, not {value!r}")
+
+
+DEFAULT_POLICY = ReviewPolicy()
 
 
 @dataclass(frozen=True)
@@ -103,7 +145,7 @@ class Assessment:
          'score_promotional', 'score_supportive', 'score_tone_deaf']
         """
         record: dict[str, Any] = {"label": self.label.value if self.label is not None else None}
-        for lab in _LABELS:
+        for lab in LABEL_ORDER:
             score = self.scores.get(lab)
             record[f"score_{lab.value.replace('-', '_')}"] = None if score is None else round(score, 6)
         record["needs_review"] = self.needs_review if self.error is None else None
@@ -204,7 +246,7 @@ def check_text(text: object, *, name: str = "text") -> str:
     return text
 
 
-def assess(text: str, *, model: Model | None = None) -> Assessment:
+def assess(text: str, *, model: Model | None = None, review: ReviewPolicy | None = None) -> Assessment:
     """Assess one draft post.
 
     >>> result = assess("Un immense merci à tous les soignants ❤️")
@@ -217,7 +259,15 @@ def assess(text: str, *, model: Model | None = None) -> Assessment:
     text and :class:`~tonecheck.errors.TextTooLongError` above :data:`MAX_TEXT_LENGTH`.
     """
     check_text(text)
-    return _assess_checked([text], _resolve(model))[0]
+    return _assess_checked([text], _resolve(model), _policy(review))[0]
+
+
+def _policy(review: ReviewPolicy | None) -> ReviewPolicy:
+    if review is None:
+        return DEFAULT_POLICY
+    if not isinstance(review, ReviewPolicy):
+        raise TypeError(f"review must be a tonecheck.ReviewPolicy, not {type(review).__name__}")
+    return review
 
 
 def assess_many(
@@ -228,6 +278,7 @@ def assess_many(
     n_process: int = 1,
     errors: str = "raise",
     progress: bool = False,
+    review: ReviewPolicy | None = None,
 ) -> Iterator[Assessment]:
     """Assess many posts, lazily, in input order, ``batch_size`` at a time.
 
@@ -253,11 +304,12 @@ def assess_many(
     if errors not in ("raise", "mark"):
         raise ValueError(f"errors must be 'raise' or 'mark', not {errors!r}")
     loaded = _resolve(model)
-    return _assess_stream(texts, loaded, batch_size, n_process, errors == "mark", progress)
+    return _assess_stream(texts, loaded, batch_size, n_process, errors == "mark", progress, _policy(review))
 
 
 def _assess_stream(
-    texts: Iterable[str], loaded: Model, batch_size: int, n_process: int, mark: bool, progress: bool
+    texts: Iterable[str], loaded: Model, batch_size: int, n_process: int, mark: bool, progress: bool,
+    policy: ReviewPolicy = DEFAULT_POLICY,
 ) -> Iterator[Assessment]:
     bar = None
     if progress:
@@ -268,9 +320,9 @@ def _assess_stream(
     try:
         batches = _checked_batches(texts, batch_size, mark)
         if n_process == 1:
-            scored: Iterator[list[Assessment]] = (_merge(b, _assess_checked(_good(b), loaded)) for b in batches)
+            scored: Iterator[list[Assessment]] = (_merge(b, _assess_checked(_good(b), loaded, policy)) for b in batches)
         else:
-            scored = _assess_in_processes(batches, loaded, n_process)
+            scored = _assess_in_processes(batches, loaded, n_process, policy)
         for results in scored:
             yield from results
             if bar is not None:
@@ -325,9 +377,9 @@ def _init_worker(model: Model | None) -> None:
         _worker_model = _default_model()
 
 
-def _work(batch: list[str]) -> list[_Row]:
+def _work(batch: list[str], policy: ReviewPolicy = DEFAULT_POLICY) -> list[_Row]:
     assert _worker_model is not None
-    return _rows(batch, _worker_model)
+    return _rows(batch, _worker_model, policy)
 
 
 @contextlib.contextmanager
@@ -365,7 +417,9 @@ def _worker_pool(loaded: Model, n_process: int) -> Iterator[Any]:
             gc.unfreeze()
 
 
-def _assess_in_processes(batches: Iterator[list[_Item]], loaded: Model, n_process: int) -> Iterator[list[Assessment]]:
+def _assess_in_processes(
+    batches: Iterator[list[_Item]], loaded: Model, n_process: int, policy: ReviewPolicy = DEFAULT_POLICY
+) -> Iterator[list[Assessment]]:
     from collections import deque
 
     with _worker_pool(loaded, n_process) as pool:
@@ -376,7 +430,7 @@ def _assess_in_processes(batches: Iterator[list[_Item]], loaded: Model, n_proces
             return _merge(batch, [_assessment(row) for row in future.result()])
 
         for batch in batches:
-            pending.append((batch, pool.submit(_work, _good(batch))))
+            pending.append((batch, pool.submit(_work, _good(batch), policy)))
             if len(pending) >= 2 * n_process:
                 yield done()
         while pending:
@@ -387,6 +441,7 @@ def _assess_in_processes(batches: Iterator[list[_Item]], loaded: Model, n_proces
 # index, the four scores, in-scope probability, review reasons, evidence (text, start, end, weight).
 _Row = tuple[int, tuple[float, ...], float, tuple[str, ...], tuple[tuple[str, int, int, float], ...]]
 _LABELS = tuple(Label(v) for v in LABELS)
+LABEL_ORDER = _LABELS
 
 
 def _evidence(text: str, words: list, token_w: Any) -> tuple[tuple[str, int, int, float], ...]:
@@ -403,15 +458,19 @@ def _evidence(text: str, words: list, token_w: Any) -> tuple[tuple[str, int, int
     return tuple((text[s:e], s, e, -w) for w, s, e in ranked if -w >= floor)
 
 
-def _rows(texts: list[str], loaded: Model) -> list[_Row]:
+def _rows(texts: list[str], loaded: Model, policy: ReviewPolicy = DEFAULT_POLICY) -> list[_Row]:
     if not texts:
         return []
-
     engine = loaded.engine
     batch = engine.run(texts)
+    ranked = batch.proba.copy()
+    ranked.sort(axis=1)
+    top, margin = ranked[:, -1].tolist(), (ranked[:, -1] - ranked[:, -2]).tolist()
     best_of = batch.proba.argmax(axis=1).tolist()
-    top = batch.proba.max(axis=1).tolist()
     in_scope = batch.in_scope.tolist()
+    min_confidence = engine.review_threshold if policy.min_confidence is None else policy.min_confidence
+    min_in_scope = engine.scope_threshold if policy.min_in_scope is None else policy.min_in_scope
+    per_label = [policy.label_thresholds.get(lab, 0.0) for lab in LABELS]
     rows = []
     for i, (analysis, words, proba) in enumerate(zip(batch.analyses, batch.words, batch.proba.tolist())):
         reasons = []
@@ -419,9 +478,11 @@ def _rows(texts: list[str], loaded: Model) -> list[_Row]:
             reasons.append(REASON_NO_WORDS)
         elif not looks_french(analysis):
             reasons.append(REASON_NOT_FRENCH)
-        if top[i] < engine.review_threshold:
+        if top[i] < max(min_confidence, per_label[best_of[i]]):
             reasons.append(REASON_UNSURE)
-        if in_scope[i] < engine.scope_threshold:
+        elif margin[i] < policy.min_margin:
+            reasons.append(REASON_CLOSE_CALL)
+        if in_scope[i] < min_in_scope:
             reasons.append(REASON_OUT_OF_SCOPE)
         evidence = _evidence(analysis.text, words, batch.token_weights[i])
         rows.append((best_of[i], tuple(proba), in_scope[i], tuple(reasons), evidence))
@@ -440,5 +501,5 @@ def _assessment(row: _Row) -> Assessment:
     )
 
 
-def _assess_checked(texts: list[str], loaded: Model) -> list[Assessment]:
-    return [_assessment(row) for row in _rows(texts, loaded)]
+def _assess_checked(texts: list[str], loaded: Model, policy: ReviewPolicy = DEFAULT_POLICY) -> list[Assessment]:
+    return [_assessment(row) for row in _rows(texts, loaded, policy)]
