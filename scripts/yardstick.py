@@ -27,6 +27,10 @@ CANDIDATES = {
     "no-links": ("links and mentions removed from the text", {}, "no-links"),
     "no-links-real-x3": ("links and mentions removed, real posts x3", {"real_weight": 3.0}, "no-links"),
     "no-links-real-x3-C5": ("links and mentions removed, real posts x3, C=5", {"real_weight": 3.0, "C": 5.0}, "no-links"),
+    "tone-deaf-x2": ("tone-deaf class weighted x2", {"tone_deaf_weight": 2.0}, "links"),
+    "C3": ("stronger regularisation, C=3", {"C": 3.0}, "links"),
+    "C10-tone-deaf-x2": ("C=10, tone-deaf class weighted x2", {"C": 10.0, "tone_deaf_weight": 2.0}, "links"),
+    "no-cues": ("without the crisis cue conjunctions", {"cues": False}, "links"),
     "plain-tfidf-lr": ("peer: scikit-learn TF-IDF words 1-2 + char_wb 3-5, LR (20 lines)", None, "raw"),
 }
 

@@ -169,3 +169,80 @@ def test_fast_probabilities_equal_scikit_learn(tiny_model, tiny_posts):
     order = [list(tm.classifier.classes_).index(lab) for lab in LABELS]
     assert np.allclose(tm.predict_proba(X), tm.classifier.predict_proba(X)[:, order])
     assert np.allclose(tm.scope_proba(X), tm.scope.predict_proba(X)[:, 1])
+
+
+def _tampered_copy(tiny_model_dir, tmp_path, change):
+    """A copy of the tiny model whose engine arrays were changed by ``change(dict)`` and whose
+    hashes were updated, as someone who can write the model folder would do."""
+    import hashlib
+    import io
+    import json
+    import shutil
+
+    import numpy as np
+
+    folder = tmp_path / "tampered"
+    shutil.copytree(tiny_model_dir, folder)
+    npz_path = folder / "tonecheck.npz"
+    with np.load(npz_path, allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    change(arrays)
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    npz_path.write_bytes(buffer.getvalue())
+    meta_path = folder / "tonecheck.json"
+    meta = json.loads(meta_path.read_text())
+    meta["engine_sha256"] = hashlib.sha256(buffer.getvalue()).hexdigest()
+    meta_path.write_text(json.dumps(meta))
+    return folder
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_a_model_with_non_finite_weights_is_refused(tiny_model_dir, tmp_path, value):
+    from tonecheck import ModelFileError, load_model
+
+    def poison(arrays):
+        arrays["coef"] = arrays["coef"].copy()
+        arrays["coef"][0, 0] = value
+
+    with pytest.raises(ModelFileError, match="coef holds NaN or infinite values"):
+        load_model(_tampered_copy(tiny_model_dir, tmp_path, poison))
+
+
+def test_a_model_with_a_foreign_token_match_pattern_is_refused(tiny_model_dir, tmp_path):
+    import numpy as np
+    import srsly
+
+    from tonecheck import ModelFileError, load_model
+
+    def catastrophic(arrays):
+        cases = srsly.msgpack_loads(arrays["special_cases"].tobytes())
+        cases["token_match"] = [*cases.get("token_match", []), "(a+)+$"]
+        arrays["special_cases"] = np.frombuffer(srsly.msgpack_dumps(cases), dtype=np.uint8)
+
+    with pytest.raises(ModelFileError, match="1 token_match pattern.* not spaCy's French patterns"):
+        load_model(_tampered_copy(tiny_model_dir, tmp_path, catastrophic))
+
+
+def test_a_model_with_other_tokenizer_rules_is_refused(tiny_model_dir, tmp_path):
+    import numpy as np
+
+    from tonecheck import ModelFileError, load_model
+
+    def other_rules(arrays):
+        arrays["tokenizer_rules"] = np.frombuffer(arrays["tokenizer_rules"].tobytes() + b" ", dtype=np.uint8)
+
+    with pytest.raises(ModelFileError, match="tokenizer rules .* are not those of a known spaCy model"):
+        load_model(_tampered_copy(tiny_model_dir, tmp_path, other_rules))
+
+
+def test_a_decompression_bomb_is_refused_before_it_is_inflated(tiny_model_dir, tmp_path):
+    import numpy as np
+
+    from tonecheck import ModelFileError, load_model
+
+    def bomb(arrays):
+        arrays["padding"] = np.zeros(300 * 2**20, dtype=np.uint8)  # 300 MB of zeros, ~300 kB compressed
+
+    with pytest.raises(ModelFileError, match=r"array padding.npy would take 314,5\d\d,\d\d\d bytes; at most 268,435,456"):
+        load_model(_tampered_copy(tiny_model_dir, tmp_path, bomb))

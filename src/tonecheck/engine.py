@@ -83,6 +83,71 @@ class _Features:
     words: list[list[Token]]
 
 
+# A model folder is code: whoever can write it decides what tonecheck runs. What an engine file
+# may hold is therefore checked before it is used: sizes (a small file that inflates to
+# gigabytes is refused before it is inflated), finite weights, and tokenizer rules that are
+# exactly those of the spaCy model tonecheck was built with (a crafted pattern could make
+# every post take hours).
+MAX_MEMBER_BYTES = 256 * 2**20
+MAX_TOTAL_BYTES = 512 * 2**20
+MAX_COMPRESSION_RATIO = 100
+#: SHA-256 of the prefix, suffix, infix and URL rules of the spaCy models tonecheck knows.
+KNOWN_TOKENIZER_RULES = {"a0d65046f9789b05562e792d362de1fdfc17eccbdac68d8db2d1523c250d0eb2": "fr_core_news_sm 3.8.0"}
+
+
+def _check_archive(source: Any) -> None:
+    """Refuse an ``.npz`` whose arrays would be too large, or too compressed, to read."""
+    import zipfile
+
+    with zipfile.ZipFile(source) as archive:
+        members = archive.infolist()
+        total = sum(m.file_size for m in members)
+        if total > MAX_TOTAL_BYTES:
+            raise ValueError(f"its arrays would take {total:,} bytes; at most {MAX_TOTAL_BYTES:,} are read")
+        for m in members:
+            if m.file_size > MAX_MEMBER_BYTES:
+                raise ValueError(f"array {m.filename} would take {m.file_size:,} bytes; at most {MAX_MEMBER_BYTES:,}")
+            if m.file_size > 2**20 and m.file_size > MAX_COMPRESSION_RATIO * max(m.compress_size, 1):
+                raise ValueError(f"array {m.filename} is compressed {m.file_size // max(m.compress_size, 1)}-fold "
+                                 f"(at most {MAX_COMPRESSION_RATIO}): refused as a decompression bomb")
+    if hasattr(source, "seek"):
+        source.seek(0)
+
+
+def _known_token_match() -> frozenset[str]:
+    """SHA-256 of every token_match pattern of spaCy's French tokenizer (file in the package)."""
+    from importlib.resources import files
+
+    text = files("tonecheck").joinpath("known", "fr_core_news_sm-3.8.0.token_match.json").read_text(encoding="utf-8")
+    return frozenset(json.loads(text)["sha256"])
+
+
+def _check_tokenizer(rules: bytes | None, special_cases: bytes | None) -> None:
+    import hashlib
+
+    if rules is None:
+        return
+    digest = hashlib.sha256(rules).hexdigest()
+    if digest not in KNOWN_TOKENIZER_RULES:
+        raise ValueError(f"its tokenizer rules (SHA-256 {digest[:12]}…) are not those of a known spaCy model "
+                         f"({', '.join(KNOWN_TOKENIZER_RULES.values())}); retrain it with `tonecheck train`")
+    if special_cases is not None:
+        import srsly
+
+        patterns = srsly.msgpack_loads(special_cases).get("token_match") or []
+        known = _known_token_match()
+        unknown = [p for p in patterns if hashlib.sha256(p.encode()).hexdigest() not in known]
+        if unknown:
+            raise ValueError(f"{len(unknown)} token_match pattern(s) are not spaCy's French patterns, "
+                             f"e.g. {unknown[0][:60]!r}; retrain it with `tonecheck train`")
+
+
+def _check_finite(**arrays: Any) -> None:
+    for name, array in arrays.items():
+        if array is not None and not np.isfinite(np.asarray(array, dtype=np.float64)).all():
+            raise ValueError(f"its {name} holds NaN or infinite values")
+
+
 def _strings(array: np.ndarray) -> list[str]:
     text = array.tobytes().decode("utf-8")
     return text.split("\n") if text else []
@@ -272,6 +337,7 @@ class Engine:
     def from_bytes(cls, data: bytes | os.PathLike[str] | str) -> Engine:
         """Load an engine written by :meth:`to_bytes` (bytes or a path)."""
         source = io.BytesIO(data) if isinstance(data, bytes) else data
+        _check_archive(source)
         with np.load(source, allow_pickle=False) as npz:
             params = json.loads(_strings(npz["params"])[0])
             if params.get("format") != ENGINE_FORMAT:
@@ -281,6 +347,13 @@ class Engine:
             words = _strings(npz["word_vocab"])
             chars = _strings(npz["char_vocab"]) if "char_vocab" in npz else None
             idf = npz["idf"]
+            rules = npz["tokenizer_rules"].tobytes() if "tokenizer_rules" in npz else None
+            special = npz["special_cases"].tobytes() if "special_cases" in npz else None
+            _check_tokenizer(rules, special)
+            _check_finite(idf=idf, coef=npz["coef"], intercept=npz["intercept"],
+                          scope_coef=npz["scope_coef"] if params["scope"] else None,
+                          scope_intercept=params["scope_intercept"], cue_weight=params["cue_weight"],
+                          thresholds=[params["review_threshold"], params["scope_threshold"]])
             return cls(
                 word_vocab={w: i for i, w in enumerate(words)},
                 word_idf=idf[: len(words)],
@@ -292,8 +365,8 @@ class Engine:
                 cues=params["cues"],
                 cue_weight=params["cue_weight"],
                 tokenizer=params["tokenizer"],
-                tokenizer_rules=npz["tokenizer_rules"].tobytes() if "tokenizer_rules" in npz else None,
-                special_cases=npz["special_cases"].tobytes() if "special_cases" in npz else None,
+                tokenizer_rules=rules,
+                special_cases=special,
                 coef=npz["coef"],
                 intercept=npz["intercept"],
                 scope_coef=npz["scope_coef"] if params["scope"] else None,
