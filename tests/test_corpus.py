@@ -62,3 +62,37 @@ def test_real_posts_join_ids_with_texts(tmp_path):
     labels.write_text("id,label\n99,none\n", encoding="utf-8")
     with pytest.raises(TrainingDataError, match="not in"):
         read_real_posts(labels, texts)
+
+
+def test_training_refuses_over_length_texts_and_extra_fields(tmp_path):
+    from tonecheck import MAX_TEXT_LENGTH, TrainingDataError
+    from tonecheck.corpus import read_posts, validate_posts
+
+    path = tmp_path / "posts.csv"
+    rows = ["text,label"] + [f"Merci aux soignants {i},supportive" for i in range(3)]
+    rows.append("a" * (MAX_TEXT_LENGTH + 1) + ",supportive")
+    rows.append("Lavez-vous les mains,preventive,en trop")
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    with pytest.raises(TrainingDataError) as e:
+        validate_posts(read_posts(path), min_per_label=0)
+    assert "text over 50,000 characters" in str(e.value) and f"{path}:5" in str(e.value)
+    assert "more fields than the header" in str(e.value) and f"{path}:6" in str(e.value)
+
+
+def test_duplicates_are_dropped_once_each():
+    from tonecheck.corpus import Post, without_duplicates
+
+    posts = [Post("Merci  aux soignants", "supportive"), Post("merci aux soignants", "supportive"),
+             Post("Lavez-vous les mains", "preventive")]
+    kept, dropped = without_duplicates(posts)
+    assert dropped == 1 and [p.text for p in kept] == ["Merci  aux soignants", "Lavez-vous les mains"]
+
+
+def test_train_checks_the_output_folder_before_fitting(tmp_path):
+    from tonecheck import ModelFileError
+    from tonecheck.train import train_and_save
+
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(ModelFileError, match="cannot write the model to"):
+        train_and_save(data=["does-not-matter.csv"], real_labels=None, real_texts=None, output=str(blocker / "model"))

@@ -91,7 +91,9 @@ def read_posts(path: str | os.PathLike[str]) -> list[Post]:
             split=(r.get("split") or "train").strip(),
             source=f"{path}:{first_line + i}",
             group=r.get("pair_id") or "",
-            meta={"origin": "authored", **{k: v for k, v in r.items() if k not in ("text", "label", "split") and v is not None}},
+            meta={"origin": "authored",
+                  **{k: v for k, v in r.items() if k not in ("text", "label", "split") and isinstance(k, str) and v is not None},
+                  **({"extra_fields": "yes"} if None in r else {})},
         )
         for i, r in enumerate(rows)
     ]
@@ -140,6 +142,15 @@ def validate_posts(posts: Sequence[Post], *, min_per_label: int = MIN_EXAMPLES_P
     empty = [p for p in posts if not p.text.strip()]
     if empty:
         problems.append("empty text: " + ", ".join(p.source for p in empty[:20]))
+    from tonecheck.assess import MAX_TEXT_LENGTH
+
+    long = [p for p in posts if len(p.text) > MAX_TEXT_LENGTH]
+    if long:
+        problems.append(f"text over {MAX_TEXT_LENGTH:,} characters (assess() refuses them): "
+                        + ", ".join(f"{p.source} ({len(p.text):,})" for p in long[:20]))
+    extra = [p for p in posts if p.meta.get("extra_fields")]
+    if extra:
+        problems.append("more fields than the header has columns: " + ", ".join(p.source for p in extra[:20]))
     by_text: dict[str, list[Post]] = defaultdict(list)
     for p in posts:
         if p.text.strip():
@@ -156,6 +167,19 @@ def validate_posts(posts: Sequence[Post], *, min_per_label: int = MIN_EXAMPLES_P
         problems.append(f"fewer than {min_per_label} examples of: " + ", ".join(f"{k} ({v})" for k, v in few.items()))
     if problems:
         raise TrainingDataError("training data rejected:\n  - " + "\n  - ".join(problems))
+
+
+def without_duplicates(posts: Sequence[Post]) -> tuple[list[Post], int]:
+    """The posts with each (text, label) kept once (the first), and how many were dropped:
+    copies of a post would sit in both sides of a cross-validation split and flatter it."""
+    seen: set[tuple[str, str]] = set()
+    kept = []
+    for p in posts:
+        key = (" ".join(p.text.split()).casefold(), p.label)
+        if key not in seen:
+            seen.add(key)
+            kept.append(p)
+    return kept, len(posts) - len(kept)
 
 
 def data_hash(posts: Iterable[Post]) -> str:

@@ -237,6 +237,22 @@ def load_training_posts(
     return posts
 
 
+def _check_writable(folder: Any) -> None:
+    """Fail before hours of training, not after: the model folder must be writable."""
+    import tempfile
+    from pathlib import Path
+
+    from tonecheck.errors import ModelFileError
+
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as e:
+        raise ModelFileError(f"cannot write the model to {folder}: {e.strerror or e}") from e
+
+
 def format_report(name: str, report: dict[str, Any]) -> str:
     lines = [f"{name}: macro-F1 {report['macro_f1']:.3f}, accuracy {report['accuracy']:.3f}, "
              f"ECE {report['ece']:.3f} (n={report['n']})"]
@@ -261,7 +277,7 @@ def train_and_save(
     """What ``tonecheck train`` does: load, validate, cross-validate, fit, save atomically."""
     from pathlib import Path
 
-    from tonecheck.corpus import data_hash
+    from tonecheck.corpus import data_hash, without_duplicates
     from tonecheck.errors import ModelFileError
     from tonecheck.model import _paths, default_model_path, save_model
 
@@ -272,8 +288,12 @@ def train_and_save(
     if skops_path.resolve() == shipped and not force:  # pragma: no cover - covered by the check above
         raise ModelFileError(f"{skops_path} is the shipped model; pass --force to overwrite it")
 
+    _check_writable(skops_path.parent)
     posts = load_training_posts(data, real_labels, real_texts, all_splits=all_splits, say=say)
     validate_posts(posts)
+    posts, dropped = without_duplicates(posts)
+    if dropped:
+        say(f"warning: {dropped} duplicate post(s) (same text and label) dropped before cross-validation")
     counts = {lab: sum(p.label == lab for p in posts) for lab in (*LABELS, OUT_OF_SCOPE)}
     say(f"training on {len(posts)} posts: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     t0 = time.perf_counter()
