@@ -10,7 +10,19 @@ import numpy as np
 
 from tonecheck.labels import LABELS, OUT_OF_SCOPE
 
-__all__ = ["predict_posts", "evaluate_file", "format_confusion"]
+__all__ = ["predict_posts", "evaluate_file", "format_confusion", "text_key", "trained_on"]
+
+
+def text_key(text: str) -> str:
+    """A short hash of a text, white space and case folded: what model metadata keeps of
+    each training text, so an evaluation can tell that it scores posts the model learned."""
+    import hashlib
+
+    return hashlib.sha256(" ".join(text.split()).casefold().encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def trained_on(metadata: dict[str, Any]) -> frozenset[str]:
+    return frozenset(metadata.get("trained_on", {}).get("text_keys", []))
 
 
 def predict_posts(texts: Sequence[str], model: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -51,7 +63,19 @@ def evaluate_file(args: argparse.Namespace) -> int:
     if bad:
         raise TrainingDataError(f"{args.data}: unknown labels on rows {bad[:20]} (allowed: {', '.join((*LABELS, OUT_OF_SCOPE))})")
     rows = [r for r in rows if (r[args.text_column] or "").strip()]
-    model = load_model(args.model) if args.model else None
+    split = getattr(args, "split", "test")
+    if split != "all" and "split" in rows[0]:
+        total = len(rows)
+        rows = [r for r in rows if (r.get("split") or "").strip() == split]
+        print(f"evaluating the {len(rows)} of {total} rows whose split is {split!r} (--split all for every row)")
+        if not rows:
+            raise TrainingDataError(f"{args.data}: no row has split {split!r}")
+    model = load_model(args.model) if args.model else load_model()
+    seen = trained_on(model.metadata)
+    overlap = sum(text_key(r[args.text_column]) in seen for r in rows)
+    if overlap:
+        print(f"warning: {overlap} of {len(rows)} evaluated texts were in the model's training data: "
+              "these figures overstate how it does on new posts")
     y = np.array([r[args.label_column] for r in rows])
     proba, _, review = predict_posts([r[args.text_column] for r in rows], model)
     rep = classification_report(y, proba)

@@ -228,13 +228,34 @@ def load_training_posts(
     for path in data:
         posts.extend(read_posts(path))
     if real_labels:
-        if real_texts and Path(real_texts).is_file() and Path(real_labels).is_file():
-            posts.extend(read_real_posts(real_labels, real_texts))
+        missing = [str(p) for p in (real_labels, real_texts) if not p or not Path(p).exists()]
+        if missing:
+            say(f"warning: real posts skipped: {' and '.join(missing)} not found (the real posts' texts live in "
+                "../shared/data/real beside the project; pass --real-texts FOLDER)")
         else:
-            say(f"note: real posts skipped ({real_labels} or {real_texts} not found)")
+            posts.extend(read_real_posts(real_labels, real_texts))
     if not all_splits:
         posts = [p for p in posts if p.split != "test"]
     return posts
+
+
+def _refuse_less_data(posts: Sequence[Post], shipped: Any) -> None:
+    """Replacing the shipped model with one trained on fewer posts (typically: a clone without
+    ../shared, so without the real posts) is refused unless asked for."""
+    import json
+
+    from tonecheck.errors import TrainingDataError
+
+    try:
+        before = json.loads(shipped.with_suffix(".json").read_text(encoding="utf-8"))["trained_on"]["posts"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return
+    if len(posts) < before:
+        raise TrainingDataError(
+            f"the shipped model was trained on {before:,} posts, this run has {len(posts):,} "
+            f"({sum(p.is_real for p in posts):,} real): are the real posts' texts missing? "
+            "Pass --allow-less-data to replace it all the same"
+        )
 
 
 def _check_writable(folder: Any) -> None:
@@ -273,11 +294,13 @@ def train_and_save(
     folds: int = 5,
     config: TrainConfig = TrainConfig(),
     say: Any = print,
+    allow_less_data: bool = False,
 ) -> ToneModel:
     """What ``tonecheck train`` does: load, validate, cross-validate, fit, save atomically."""
     from pathlib import Path
 
     from tonecheck.corpus import data_hash, without_duplicates
+    from tonecheck.evaluation import text_key
     from tonecheck.errors import ModelFileError
     from tonecheck.model import _paths, default_model_path, save_model
 
@@ -294,6 +317,8 @@ def train_and_save(
     posts, dropped = without_duplicates(posts)
     if dropped:
         say(f"warning: {dropped} duplicate post(s) (same text and label) dropped before cross-validation")
+    if skops_path.resolve() == shipped and not allow_less_data:
+        _refuse_less_data(posts, shipped)
     counts = {lab: sum(p.label == lab for p in posts) for lab in (*LABELS, OUT_OF_SCOPE)}
     say(f"training on {len(posts)} posts: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     t0 = time.perf_counter()
@@ -324,11 +349,15 @@ def train_and_save(
                 metrics["cv_scope"][name] = {"none_flagged": flagged_none, "in_scope_flagged": flagged_in}
                 say(f"out-of-scope check ({name} posts, threshold {scope_threshold:.2f}): flags "
                     f"{flagged_none:.1%} of 'none' posts, {flagged_in:.1%} of in-scope posts")
+    n_real = sum(p.is_real for p in posts)
     model = fit_model(posts, config, analyses=analyses, lemma_table=lemma_table, special_cases=special_cases)
     model.review_threshold, model.scope_threshold = review_threshold, scope_threshold
     path = save_model(model, skops_path, metadata={
         "trained_on": {"posts": len(posts), "labels": counts, "data_sha256": data_hash(posts),
-                       "files": [*data, *([real_labels] if real_labels else [])], "all_splits": all_splits},
+                       "files": [*data, *([real_labels] if n_real else [])], "all_splits": all_splits,
+                       "real_posts": {s: sum(p.meta.get("real_source") == s for p in posts)
+                                      for s in sorted({p.meta.get("real_source", "") for p in posts if p.is_real})},
+                       "text_keys": sorted({text_key(p.text) for p in posts})},
         "config": config.as_dict(),
         "metrics": metrics,
     })

@@ -1,0 +1,59 @@
+"""`tonecheck evaluate FILE`: the split column, and a warning when it scores training texts."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+
+import pytest
+
+
+def _args(path, model, split="test"):
+    return argparse.Namespace(data=str(path), text_column="text", label_column="label", model=str(model), split=split)
+
+
+@pytest.fixture()
+def labelled(tmp_path):
+    path = tmp_path / "mine.csv"
+    path.write_text(
+        "text,label,split\n"
+        "Merci aux soignants,supportive,train\n"
+        "Lavez-vous les mains,preventive,test\n"
+        "Nouveau drop ce soir lien en bio,promotional,test\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_evaluate_uses_the_test_split_by_default(labelled, tiny_model_dir, capsys):
+    from tonecheck.evaluation import evaluate_file
+
+    assert evaluate_file(_args(labelled, tiny_model_dir)) == 0
+    out = capsys.readouterr().out
+    assert "evaluating the 2 of 3 rows whose split is 'test'" in out and "(n=2)" in out
+    evaluate_file(_args(labelled, tiny_model_dir, split="all"))
+    assert "(n=3)" in capsys.readouterr().out
+
+
+def test_evaluate_warns_when_texts_were_trained_on(labelled, tiny_model_dir, tmp_path, capsys):
+    from tonecheck.evaluation import evaluate_file, text_key
+
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, model)
+    meta = json.loads((model / "tonecheck.json").read_text())
+    meta["trained_on"] = {"text_keys": [text_key("lavez-vous  les MAINS")]}
+    (model / "tonecheck.json").write_text(json.dumps(meta))
+    evaluate_file(_args(labelled, model))
+    assert "warning: 1 of 2 evaluated texts were in the model's training data" in capsys.readouterr().out
+
+
+def test_replacing_the_shipped_model_with_less_data_is_refused(monkeypatch, tmp_path):
+    from tonecheck import TrainingDataError
+    from tonecheck import train as training
+    from tonecheck.corpus import Post
+    from tonecheck.model import default_model_path
+
+    posts = [Post(f"Merci aux soignants numéro {i}", lab) for i, lab in enumerate(["supportive"] * 3)]
+    with pytest.raises(TrainingDataError, match="the shipped model was trained on .* posts, this run has 3"):
+        training._refuse_less_data(posts, default_model_path().resolve())
