@@ -258,3 +258,19 @@ def test_review_policy_refuses_bad_values(kwargs, message):
 def test_review_must_be_a_policy(tiny_model):
     with pytest.raises(TypeError, match="review must be a tonecheck.ReviewPolicy, not dict"):
         assess("Merci", model=tiny_model, review={"min_margin": 0.1})
+
+
+def test_assess_frame_adds_the_score_columns_and_keeps_bad_rows(tiny_model):
+    pd = pytest.importorskip("pandas")
+    from tonecheck.frames import assess_frame
+
+    frame = pd.DataFrame({"id": [7, 8, 9], "caption": ["Merci aux soignants", float("nan"), "  "]}, index=[10, 11, 12])
+    scored = assess_frame(frame, "caption", model=tiny_model)
+    assert list(scored.index) == [10, 11, 12] and list(scored["id"]) == [7, 8, 9]
+    assert scored.loc[10, "label"] == assess("Merci aux soignants", model=tiny_model).label.value
+    assert scored.loc[11, "label"] is None and "blank cell" in scored.loc[11, "error"]
+    assert "empty" in scored.loc[12, "error"]
+    with pytest.raises(ValueError, match="already has column"):
+        assess_frame(scored, "caption", model=tiny_model)
+    with pytest.raises(KeyError, match="no column 'text'"):
+        assess_frame(frame, model=tiny_model)

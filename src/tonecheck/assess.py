@@ -235,7 +235,8 @@ def _resolve(model: Model | None) -> Model:
 def check_text(text: object, *, name: str = "text") -> str:
     """Return ``text`` if tonecheck can assess it, else raise the documented error."""
     if not isinstance(text, str):
-        raise TypeError(f"{name} must be a str, not {type(text).__name__}")
+        blank = " (NaN: a blank cell?)" if isinstance(text, float) and text != text else ""
+        raise TypeError(f"{name} must be a str, not {type(text).__name__}{blank}")
     if not text.strip():
         raise EmptyTextError(f"{name} is empty or only white space; there is nothing to assess")
     if len(text) > MAX_TEXT_LENGTH:
@@ -289,7 +290,7 @@ def assess_many(
 
     >>> [r.label.value if r.error is None else r.error for r in
     ...  assess_many(["Merci aux soignants", float("nan")], errors="mark")]
-    ['supportive', 'texts[1] must be a str, not float']
+    ['supportive', 'texts[1] must be a str, not float (NaN: a blank cell?)']
 
     ``n_process > 1`` scores batches in that many worker processes (results stay in input
     order; at most two batches per worker are in flight, so memory stays flat).
