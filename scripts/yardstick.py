@@ -31,6 +31,11 @@ CANDIDATES = {
     "C3": ("stronger regularisation, C=3", {"C": 3.0}, "links"),
     "C10-tone-deaf-x2": ("C=10, tone-deaf class weighted x2", {"C": 10.0, "tone_deaf_weight": 2.0}, "links"),
     "no-cues": ("without the crisis cue conjunctions", {"cues": False}, "links"),
+    "no-lemmas": ("spaCy tokens without lemmas", {"lemmas": False}, "links"),
+    "no-lemmas-no-cues": ("spaCy tokens, no lemmas, no cues", {"lemmas": False, "cues": False}, "links"),
+    "no-lemmas-no-links": ("spaCy tokens, no lemmas, links and mentions removed", {"lemmas": False}, "no-links"),
+    "raw-text": ("no social-media normalisation (URLs, hashtags, codes, prices as written)", {}, "raw-text"),
+    "raw-text-no-lemmas": ("no normalisation, no lemmas", {"lemmas": False}, "raw-text"),
     "plain-tfidf-lr": ("peer: scikit-learn TF-IDF words 1-2 + char_wb 3-5, LR (20 lines)", None, "raw"),
 }
 
@@ -44,6 +49,14 @@ def drop_links() -> None:
 
     nz._RULES[:] = [(n, p, blank if n in ("replace_urls", "replace_mentions") else r, c) for n, p, r, c in nz._RULES]
     nz._RULE_BY_NAME.update({n: (p, r) for n, p, r, _ in nz._RULES})
+
+
+def raw_text() -> None:
+    """No social-media rules: only invisible characters removed and white space collapsed."""
+    from tonecheck import normalise as nz
+
+    keep = {"strip_invisible", "strip_controls", "collapse_whitespace"}
+    nz._RULES[:] = [rule for rule in nz._RULES if rule[0] in keep]
 
 
 def load_posts():  # noqa: ANN201
@@ -91,6 +104,8 @@ def run(name: str) -> tuple[str, dict, float]:
     _, changes, variant = CANDIDATES[name]
     if variant == "no-links":
         drop_links()
+    elif variant == "raw-text":
+        raw_text()
     posts = load_posts()
     if changes is None:
         results = plain_peer(posts)
