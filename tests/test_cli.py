@@ -119,10 +119,12 @@ def test_score_missing_text_column_is_a_usage_error(tmp_path, capsys, model_arg)
 
 def test_score_unreadable_input_is_a_usage_error(tmp_path, capsys, model_arg):
     assert cli.main(["score", str(tmp_path / "nope.csv"), *model_arg]) == 2
-    bad = tmp_path / "latin1.csv"
-    bad.write_bytes("text\ncaf\xe9\n".encode("latin-1"))
+    assert "No such file" in capsys.readouterr().err
+    bad = tmp_path / "binary.csv"
+    bad.write_bytes(b"text\ncaf\xe9 \x81\x8d\n")  # not UTF-8, and 0x81 is no cp1252 character either
     assert cli.main(["score", str(bad), "-o", str(tmp_path / "o.csv"), *model_arg]) == 2
-    assert "not UTF-8" in capsys.readouterr().err
+    assert "neither UTF-8 (line 2) nor cp1252" in capsys.readouterr().err
+    assert not (tmp_path / "o.csv").exists()
 
 
 def test_score_jsonl_with_bad_lines(tmp_path, model_arg):

@@ -1,28 +1,51 @@
-"""Scoring files of drafts: CSV or JSON Lines in, the same rows out with the assessment added.
+"""Scoring tables of drafts: the rows of a CSV, JSON Lines or xlsx file out, each with its
+assessment added.
 
-Streams: rows are read, scored ``batch_size`` at a time and written, so memory does not grow
-with the file. A row whose text is missing, empty or invalid gets an ``error`` value and no
-label; every other row is scored; the output has exactly one row per input row, in order,
-with every input column. Output goes to a temporary file renamed only when complete.
+Streams: rows are read (:mod:`tonecheck.tables`), scored ``batch_size`` at a time and
+written, so memory does not grow with the file. A row whose text is missing, empty, too
+long or unreadable gets an ``error`` value and no label; every other row is scored; the
+output has exactly one row per input row, in order, with every input column. A file is
+written to a temporary file renamed only when complete.
 """
 
 from __future__ import annotations
 
-import csv
-import json
+import contextlib
 import os
-import sys
-import tempfile
+import signal
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from tonecheck.assess import Assessment, Model, _assess_checked, _assessment, _resolve, _work, _worker_pool, check_text
 from tonecheck.labels import LABELS
+from tonecheck.tables import (
+    InputError,
+    OutputError,
+    Record,
+    Table,
+    UnwritableRow,
+    format_of_path,
+    match_column,
+    missing_column_message,
+    open_table,
+    open_writer,
+)
 
-__all__ = ["ScoreSummary", "InputError", "score_file", "OUTPUT_COLUMNS", "file_format"]
+__all__ = [
+    "OUTPUT_COLUMNS",
+    "PREFIX",
+    "ScoreSummary",
+    "ScoredRow",
+    "InputError",
+    "OutputError",
+    "WorkerError",
+    "score_file",
+    "output_format",
+]
 
+#: The columns ``score`` adds, in order: the keys of :meth:`Assessment.to_record`.
 OUTPUT_COLUMNS = (
     "label",
     *(f"score_{lab.replace('-', '_')}" for lab in LABELS),
@@ -31,159 +54,65 @@ OUTPUT_COLUMNS = (
     "evidence",
     "error",
 )
+#: Put before the added columns' names when the input already has one of them.
 PREFIX = "tonecheck_"
 
 
-class InputError(Exception):
-    """The input file cannot be read at all (exit code 2)."""
+class WorkerError(RuntimeError):
+    """A worker process stopped without returning its batch (killed, out of memory)."""
 
 
 @dataclass
 class ScoreSummary:
+    """What a run read, wrote and could not score."""
+
     rows: int = 0
     errors: int = 0
+    #: The first ``max_error_lines`` row errors, each naming its line.
     error_lines: list[str] = field(default_factory=list)
     columns_renamed: bool = False
+    input_format: str = ""
+    output_format: str = ""
+    encoding: str | None = None
+    delimiter: str | None = None
+    sheet: str | None = None
+    #: The input column the texts were read from (as spelled in the input).
+    text_column: str = ""
+
+
+@dataclass
+class ScoredRow:
+    """One row as ``on_row`` sees it: where it was, its text, its result or error."""
+
+    line: int
+    text: Any
+    result: Assessment | None
+    error: str | None
 
 
 @dataclass
 class _Row:
-    line: int
-    values: dict[str, Any]
+    record: Record
+    unit: str = "line"
     text: str | None = None
     error: str | None = None
+    result: Assessment | None = None
 
 
-def file_format(path: str | os.PathLike[str], explicit: str | None = None) -> str:
+def output_format(dst: str | os.PathLike[str] | None, explicit: str | None, input_format: str) -> str:
+    """The output format: ``explicit``, else what ``dst``'s extension says, else the
+    input's (CSV for a workbook written to standard output)."""
     if explicit:
         return explicit
-    return "jsonl" if Path(path).suffix.lower() in (".jsonl", ".ndjson", ".json") else "csv"
-
-
-def _read_csv(f: IO[str], text_column: str) -> tuple[list[str], Iterator[_Row]]:
-    reader = csv.reader(f, strict=True)
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise InputError("the input is empty: no header row") from None
-    except csv.Error as e:
-        raise InputError(f"malformed CSV header (line 1): {e}") from e
-    if text_column not in header:
-        raise InputError(f"no column {text_column!r} in the input; columns are {header} (use --text-column)")
-    if len(set(header)) != len(header):
-        raise InputError(f"duplicate column names in the header: {header}")
-    index = header.index(text_column)
-
-    def rows() -> Iterator[_Row]:
-        while True:
-            line = reader.line_num + 1
-            try:
-                fields = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as e:
-                raise InputError(f"malformed CSV at line {reader.line_num}: {e}; nothing was written") from e
-            if not fields:  # a blank line is no row
-                continue
-            values = dict(zip(header, fields))
-            row = _Row(line, values)
-            if len(fields) != len(header):
-                row.error = f"malformed CSV line {line}: expected {len(header)} fields, got {len(fields)}"
-                if len(fields) > len(header):
-                    values["_extra_fields"] = json.dumps(fields[len(header):], ensure_ascii=False)
-            elif index < len(fields):
-                row.text = fields[index]
-            yield row
-
-    return header, rows()
-
-
-def _read_jsonl(f: IO[str], text_column: str) -> tuple[list[str], Iterator[_Row]]:
-    def rows() -> Iterator[_Row]:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as e:
-                yield _Row(n, {}, error=f"invalid JSON on line {n}: {e.msg}")
-                continue
-            if not isinstance(obj, dict):
-                yield _Row(n, {"value": obj}, error=f"line {n} is a JSON {type(obj).__name__}, not an object")
-                continue
-            text = obj.get(text_column)
-            row = _Row(n, obj)
-            if text is None:
-                row.error = f"line {n} has no {text_column!r} field"
-            elif not isinstance(text, str):
-                row.error = f"line {n}: {text_column!r} is a {type(text).__name__}, not a string"
-            else:
-                row.text = text
-            yield row
-
-    return [], rows()
-
-
-def _to_score(rows: list[_Row]) -> list[_Row]:
-    """The rows whose text can be assessed; each of the others gets its error."""
-    todo = []
-    for row in rows:
-        if row.error is None:
-            try:
-                check_text(row.text, name=f"line {row.line}")
-                todo.append(row)
-            except (TypeError, ValueError) as e:
-                row.error = str(e)
-    return todo
-
-
-def _scored(batches: Iterator[list[_Row]], model: Model, jobs: int) -> Iterator[list[_Row]]:
-    """The batches, in order, each row holding its assessment (``__result``) or its error.
-
-    With ``jobs > 1`` batches are scored in that many processes, at most two each in flight
-    (memory stays flat); rows are still written in input order.
-    """
-    if jobs == 1:
-        for batch in batches:
-            todo = _to_score(batch)
-            if todo:
-                for row, result in zip(todo, _assess_checked([r.text for r in todo], model)):
-                    row.values["__result"] = result
-            yield batch
-        return
-    from collections import deque
-
-    with _worker_pool(model, jobs) as pool:
-        pending: deque = deque()
-
-        def done() -> list[_Row]:
-            batch, todo, future = pending.popleft()
-            if future is not None:
-                for row, result in zip(todo, future.result()):
-                    row.values["__result"] = _assessment(result)
-            return batch
-
-        for batch in batches:
-            todo = _to_score(batch)
-            pending.append((batch, todo, pool.submit(_work, [r.text for r in todo]) if todo else None))
-            if len(pending) >= 2 * jobs:
-                yield done()
-        while pending:
-            yield done()
-
-
-def _added(result: Assessment | None, error: str | None) -> list[Any]:
-    if result is None:
-        return ["", *([""] * len(LABELS)), "", "", "", error or ""]
-    d = result.to_dict()
-    return [
-        d["label"],
-        *(f"{d['scores'][lab]:.4f}" for lab in LABELS),
-        "true" if result.needs_review else "false",
-        ";".join(result.review_reasons),
-        json.dumps([[e.text, e.start, e.end, round(e.weight, 3)] for e in result.evidence], ensure_ascii=False),
-        "",
-    ]
+    by_name = None
+    if dst is not None and str(dst) not in ("-", os.devnull):
+        with contextlib.suppress(InputError):  # an .xls name is refused below, when it is written
+            by_name = format_of_path(dst)
+    if by_name:
+        return by_name
+    if input_format == "xlsx" and (dst is None or str(dst) == "-"):
+        return "csv"
+    return input_format
 
 
 def score_file(
@@ -192,110 +121,144 @@ def score_file(
     *,
     text_column: str = "text",
     fmt: str | None = None,
+    out_format: str | None = None,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    sheet: str | None = None,
+    excel: bool = False,
     model: Model | None = None,
     batch_size: int = 512,
     jobs: int = 1,
+    max_error_lines: int = 20,
     on_batch: Callable[[int], None] | None = None,
-    on_row: Callable[[dict[str, Any]], None] | None = None,
+    on_row: Callable[[ScoredRow], None] | None = None,
+    on_note: Callable[[str], None] | None = None,
 ) -> ScoreSummary:
-    """Score ``src`` into ``dst`` (``None`` or ``-``: standard output). See the module doc.
+    """Score ``src`` (a path or ``-``) into ``dst`` (a path; None or ``-``: standard output).
 
+    ``fmt``, ``encoding``, ``delimiter`` and ``sheet`` force how the input is read (see
+    :func:`tonecheck.tables.open_table`); ``out_format`` the output format (default: see
+    :func:`output_format`); ``excel`` writes CSV with ``;`` and a UTF-8 byte-order mark.
     ``jobs`` processes score batches side by side (1: in this process).
+
+    Raises :class:`InputError` (the input cannot be read), :class:`OutputError` (the output
+    cannot be written; checked before anything is scored where it can be) and
+    :class:`WorkerError`.
     """
     if jobs < 1:
         raise ValueError(f"jobs must be at least 1, not {jobs}")
-    fmt = file_format(src, fmt)
-    if fmt not in ("csv", "jsonl"):
-        raise InputError(f"format must be csv or jsonl, not {fmt!r}")
-    try:
-        source = open(src, encoding="utf-8", newline="")
-    except OSError as e:
-        raise InputError(f"cannot read {src}: {e.strerror or e}") from e
-    loaded = _resolve(model)
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, not {batch_size}")
     summary = ScoreSummary()
-    to_stdout = dst is None or str(dst) == "-"
-    discard = str(dst) == os.devnull
-    tmp_path: str | None = None
-    try:
-        with source:
-            try:
-                header, rows = (_read_csv if fmt == "csv" else _read_jsonl)(source, text_column)
-            except UnicodeDecodeError as e:
-                raise InputError(f"{src} is not UTF-8 text: {e}") from e
-            if to_stdout:
-                out: IO[str] = sys.stdout
-            elif discard:
-                out = open(os.devnull, "w", encoding="utf-8")
-            else:
-                target = Path(dst)  # type: ignore[arg-type]
-                target.parent.mkdir(parents=True, exist_ok=True)
-                fd, tmp_path = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".partial")
-                out = os.fdopen(fd, "w", encoding="utf-8", newline="")
-            try:
-                _write(out, fmt, header, rows, loaded, batch_size, jobs, summary, on_batch, on_row)
-            except UnicodeDecodeError as e:
-                raise InputError(f"{src} is not UTF-8 text: {e}") from e
-            finally:
-                if out is not sys.stdout:
-                    out.close()
-        if tmp_path is not None:
-            os.replace(tmp_path, dst)  # type: ignore[arg-type]
-            tmp_path = None
-    finally:
-        if tmp_path is not None:
-            Path(tmp_path).unlink(missing_ok=True)
+    with open_table(src, fmt=fmt, encoding=encoding, delimiter=delimiter, sheet=sheet, on_note=on_note) as table:
+        summary.input_format, summary.encoding, summary.delimiter, summary.sheet = (
+            table.format, table.encoding, table.delimiter, table.sheet)
+        out_fmt = output_format(dst, out_format or ("csv" if excel else None), table.format)
+        if excel and out_fmt != "csv":
+            raise ValueError(f"excel=True writes CSV, not {out_fmt}")
+        summary.output_format = out_fmt
+        column = _text_column(table, text_column)
+        batches = _batches(_rows(table, column, text_column), batch_size)
+        first = next(batches, [])
+        if table.format == "jsonl":
+            column = _check_jsonl_column(first, text_column, table.name)
+        summary.text_column = column
+        header = table.header or _jsonl_keys(first)
+        clash = bool(set(header) & set(OUTPUT_COLUMNS)) or (table.format == "jsonl" and _mentions_outputs(table))
+        names = [PREFIX + c if clash else c for c in OUTPUT_COLUMNS]
+        summary.columns_renamed = clash
+        both = [n for n in names if n in header] if clash else []
+        if both:
+            raise InputError(f"{table.name}: the input has both {both[0].removeprefix(PREFIX)!r} and {both[0]!r} "
+                             "columns, the names tonecheck adds; rename one of them")
+        out_delimiter = ";" if excel else "\t" if str(dst).lower().endswith((".tsv", ".tab")) else table.delimiter or ","
+        with open_writer(dst, out_fmt, [*header, *names], delimiter=out_delimiter, bom=excel) as writer:
+            loaded = _resolve(model)  # after the output is known to be writable: loading takes a second
+            state = _Writing(writer, header, names, table, summary, max_error_lines, on_row, on_note)
+            scored = _scored(_chain(first, batches), loaded, jobs)
+            with contextlib.closing(scored):
+                for batch in scored:
+                    state.write(batch)
+                    writer.flush()
+                    if on_batch is not None:
+                        on_batch(len(batch))
+            writer.commit()
     return summary
 
 
-def _write(
-    out: IO[str],
-    fmt: str,
-    header: list[str],
-    rows: Iterator[_Row],
-    model: Model,
-    batch_size: int,
-    jobs: int,
-    summary: ScoreSummary,
-    on_batch: Callable[[int], None] | None,
-    on_row: Callable[[dict[str, Any]], None] | None,
-) -> None:
-    clash = bool(set(header) & set(OUTPUT_COLUMNS))
-    names = [PREFIX + c if clash else c for c in OUTPUT_COLUMNS]
-    summary.columns_renamed = clash
-    writer = None
-    if fmt == "csv":
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow([*header, *names])
+def _text_column(table: Table, wanted: str) -> str:
+    if not table.header:  # JSON Lines: each row's own keys, checked on the first batch
+        return wanted
+    found = match_column(wanted, table.header)
+    if found is None:
+        raise InputError(f"{table.name}: " + missing_column_message(wanted, table.header))
+    return found
 
-    def write(batch: list[_Row]) -> None:
-        for row in batch:
-            result = row.values.pop("__result", None)
-            added = _added(result, row.error)
-            summary.rows += 1
-            if row.error:
-                summary.errors += 1
-                if len(summary.error_lines) < 20:
-                    summary.error_lines.append(row.error)
-            if writer is not None:
-                base = [row.values.get(h, "") for h in header]
-                if "_extra_fields" in row.values:
-                    added[-1] = f"{added[-1]} (extra fields: {row.values['_extra_fields']})"
-                writer.writerow([*base, *added])
+
+def _rows(table: Table, column: str, wanted: str) -> Iterator[_Row]:
+    """The table's rows, each with its text or its error (the text is not yet checked)."""
+    unit = table.unit
+    jsonl = table.format == "jsonl"
+    for record in table.records:
+        row = _Row(record, unit)
+        if record.error is not None:
+            row.error = f"{unit} {record.line}: {record.error}"
+        elif not jsonl:
+            row.text = record.values.get(column)
+        else:
+            values = record.values
+            key = column if column in values else match_column(wanted, list(values))
+            n = record.line
+            if key is None:
+                row.error = f"{unit} {n} has no {wanted!r} field"
+            elif values[key] is None:
+                row.error = f"{unit} {n}: {key!r} is null"
+            elif not isinstance(values[key], str):
+                row.error = f"{unit} {n}: {key!r} is a {type(values[key]).__name__}, not a string"
             else:
-                obj = dict(row.values)
-                if clash:
-                    for c in names:
-                        obj.pop(c, None)
-                for name, value in zip(names, _json_values(result, row.error)):
-                    obj[name] = value
-                out.write(json.dumps(obj, ensure_ascii=False) + "\n")
-            if on_row is not None:
-                on_row({"line": row.line, "values": row.values, "result": result, "error": row.error})
-        if on_batch is not None:
-            on_batch(len(batch))
+                row.text = values[key]
+        yield row
 
-    for batch in _scored(_batches(rows, batch_size), model, jobs):
-        write(batch)
+
+def _check_jsonl_column(first: list[_Row], wanted: str, name: str) -> str:
+    """The text field of a JSON Lines input: refused if no object of the first batch has it."""
+    objects = [r.record.values for r in first if r.record.error is None]
+    for values in objects:
+        key = wanted if wanted in values else match_column(wanted, list(values))
+        if key is not None:
+            return key
+    if objects:
+        raise InputError(f"{name}: " + missing_column_message(wanted, _jsonl_keys(first)).replace("column", "field", 1))
+    return wanted
+
+
+def _jsonl_keys(rows: list[_Row]) -> list[str]:
+    """The keys of JSON objects in first-seen order (the columns of a CSV or xlsx output)."""
+    keys: dict[str, None] = {}
+    for r in rows:
+        keys.update(dict.fromkeys(r.record.values))
+    return list(keys)
+
+
+def _mentions_outputs(table: Table) -> bool:
+    """Whether a JSON Lines file has an output column's name as a key anywhere in it.
+
+    Read as bytes (fast, before scoring), so the added names are the same on every row; a
+    match inside a text only costs the ``tonecheck_`` prefix. Standard input cannot be read
+    twice: there the first batch decides, and a later row with such a key is an error.
+    """
+    if table.path is None or (table.encoding or "").replace("_", "-") not in ("utf-8", "utf-8-sig", "cp1252"):
+        return False
+    import re
+
+    pattern = re.compile(rb'"(?:' + b"|".join(c.encode() for c in OUTPUT_COLUMNS) + rb')"\s*:')
+    tail = b""
+    with open(table.path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            if pattern.search(tail + chunk):
+                return True
+            tail = chunk[-64:]
+    return False
 
 
 def _batches(rows: Iterator[_Row], size: int) -> Iterator[list[_Row]]:
@@ -309,15 +272,146 @@ def _batches(rows: Iterator[_Row], size: int) -> Iterator[list[_Row]]:
         yield batch
 
 
-def _json_values(result: Assessment | None, error: str | None) -> list[Any]:
+def _chain(first: list[_Row], rest: Iterator[list[_Row]]) -> Iterator[list[_Row]]:
+    if first:
+        yield first
+    yield from rest
+
+
+def _to_score(rows: list[_Row]) -> list[_Row]:
+    """The rows whose text can be assessed; each of the others gets its error."""
+    todo = []
+    for row in rows:
+        if row.error is None:
+            try:
+                check_text(row.text, name=f"{row.unit} {row.record.line}")
+                todo.append(row)
+            except (TypeError, ValueError) as e:
+                row.error = str(e)
+    return todo
+
+
+# Everything batch.py uses of tonecheck.assess beyond its public API is in this function
+# (_assess_checked, _assessment, _work, _worker_pool).
+def _scored(batches: Iterator[list[_Row]], model: Model, jobs: int) -> Iterator[list[_Row]]:
+    """The batches, in order, each row holding its assessment or its error.
+
+    With ``jobs > 1`` batches are scored in that many processes, at most two each in flight
+    (memory stays flat); rows are still written in input order. The workers are forked with
+    SIGINT, SIGTERM and SIGHUP blocked: this process handles them and stops the workers.
+    """
+    if jobs == 1:
+        for batch in batches:
+            todo = _to_score(batch)
+            if todo:
+                for row, result in zip(todo, _assess_checked([r.text for r in todo], model)):  # type: ignore[misc]
+                    row.result = result
+            yield batch
+        return
+    from concurrent.futures.process import BrokenProcessPool
+
+    with _worker_pool(model, jobs) as pool:
+        pending: deque = deque()
+
+        def done() -> list[_Row]:
+            batch, todo, future = pending.popleft()
+            if future is not None:
+                try:
+                    results = future.result()
+                except BrokenProcessPool as e:
+                    raise WorkerError(
+                        "a worker process stopped without finishing its batch (killed, or out of memory?); "
+                        "nothing was written"
+                    ) from e
+                for row, result in zip(todo, results):
+                    row.result = _assessment(result)
+            return batch
+
+        first = True
+        for batch in batches:
+            todo = _to_score(batch)
+            future = None
+            if todo:
+                with _signals_blocked(first):  # the first submit forks the workers
+                    future = pool.submit(_work, [r.text for r in todo])
+                first = False
+            pending.append((batch, todo, future))
+            if len(pending) >= 2 * jobs:
+                yield done()
+        while pending:
+            yield done()
+
+
+@contextlib.contextmanager
+def _signals_blocked(block: bool) -> Iterator[None]:
+    signals = {signal.SIGINT, signal.SIGTERM, *([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])}
+    if not block or not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, signals)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def _fields(row: _Row) -> dict[str, Any]:
+    """The added fields of a row, by output column: its result's :meth:`Assessment.to_record`
+    (a row in error is an assessment with an error and no label)."""
+    result = row.result
     if result is None:
-        return [None, *([None] * len(LABELS)), None, None, None, error]
-    d = result.to_dict()
-    return [
-        d["label"],
-        *(d["scores"][lab] for lab in LABELS),
-        result.needs_review,
-        list(result.review_reasons),
-        d["evidence"],
-        None,
-    ]
+        result = Assessment(label=None, scores={}, needs_review=True, error=row.error or "not scored")
+    return result.to_record()
+
+
+class _Writing:
+    """Writes scored batches: the row's own values, then the added fields."""
+
+    def __init__(self, writer: Any, header: list[str], names: list[str], table: Table, summary: ScoreSummary,
+                 max_error_lines: int, on_row: Callable[[ScoredRow], None] | None,
+                 on_note: Callable[[str], None] | None) -> None:
+        self.writer, self.header, self.names, self.summary = writer, header, names, summary
+        self.jsonl_in = table.format == "jsonl"
+        self.unit = table.unit
+        self.columns = set(header)
+        self.max_error_lines = max_error_lines
+        self.on_row, self.on_note = on_row, on_note
+        self.said_new_keys = False
+
+    def write(self, batch: list[_Row]) -> None:
+        for row in batch:
+            values = row.record.values
+            if self.jsonl_in:
+                clashing = [n for n in self.names if n in values]
+                if clashing:
+                    row.result = None
+                    row.error = (f"{self.unit} {row.record.line} has the field(s) {clashing}, which the first rows did "
+                                 f"not have and tonecheck adds: the row is kept as it is")
+                if self.writer.format != "jsonl" and not self.said_new_keys and not values.keys() <= self.columns:
+                    self.said_new_keys = True
+                    if self.on_note is not None:
+                        extra = [k for k in values if k not in self.columns]
+                        self.on_note(f"{self.unit} {row.record.line} has fields the first rows do not have ({extra}); "
+                                     f"they are left out of the {self.writer.format} output")
+            fields = _fields(row)
+            out = dict(values)
+            for name, value in zip(self.names, fields.values()):
+                out.setdefault(name, value)
+            try:
+                self.writer.write(out)
+            except UnwritableRow as e:
+                row.result = None
+                row.error = f"{self.unit} {row.record.line}: {e}; only tonecheck's fields are written"
+                self.writer.write(dict(zip(self.names, _fields(row).values())))
+            self._count(row)
+
+    def _count(self, row: _Row) -> None:
+        summary = self.summary
+        summary.rows += 1
+        if row.error:
+            summary.errors += 1
+            if len(summary.error_lines) < self.max_error_lines:
+                summary.error_lines.append(row.error)
+        if self.on_row is not None:
+            text = row.text if row.text is not None else row.record.values.get(summary.text_column)
+            self.on_row(ScoredRow(row.record.line, text, row.result, row.error))

