@@ -49,6 +49,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--table", action="store_true", help="print a readable table of the results")
     p.add_argument("--model", help="a model saved by `tonecheck train`")
     p.add_argument("--no-progress", action="store_true", help="never show a progress bar")
+    from tonecheck.pages.commands import add_commands, add_score_options  # pages: report, serve, score --html
+
+    add_score_options(p)
 
     p = sub.add_parser("train", help="train a model on labelled posts")
     p.add_argument("--data", action="append", help=f"CSV/JSONL with text,label[,split] (repeatable; default: {DEFAULT_AUTHORED})")
@@ -67,6 +70,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--report", default="reports", help="folder of the full report (default: reports)")
     p.add_argument("--real-texts", default=DEFAULT_REAL_TEXTS)
     p.add_argument("--quick", action="store_true", help="full report with fewer model candidates")
+    add_commands(sub)
     return parser
 
 
@@ -77,7 +81,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as e:  # argparse exits 2 on usage errors, 0 on --help/--version
         return int(e.code or 0)
-    handler = {"assess": _cmd_assess, "score": _cmd_score, "train": _cmd_train, "evaluate": _cmd_evaluate}[args.command]
+    handler = getattr(args, "handler", None) or {"assess": _cmd_assess, "score": _cmd_score, "train": _cmd_train, "evaluate": _cmd_evaluate}[args.command]
+    if args.command == "score" and getattr(args, "html", None):
+        from functools import partial
+
+        from tonecheck.pages.commands import score_with_html
+
+        handler = partial(score_with_html, score=_cmd_score)
     from tonecheck.errors import ToneCheckError
 
     try:
