@@ -158,7 +158,7 @@ def _confidence_chart(rows: Sequence[ScoredRow], review_threshold: float | None)
         p = max(r.scores)
         bins[min(7, max(0, int((p - 0.2) * 10 + 1e-9)))][r.label] += 1
     tallest = max((sum(b.values()) for b in bins), default=0) or 1
-    width, height, left, bottom, top_pad = 300, 160, 10, 22, 16
+    width, height, left, bottom, top_pad = 300, 160, 16, 22, 16
     plot_h = height - bottom - top_pad
     bw = (width - 2 * left) / 8
     parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="Distribution de la confiance">']

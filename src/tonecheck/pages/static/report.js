@@ -76,7 +76,7 @@
     head.appendChild(TC.el("span", "rank", "#" + TC.nf0.format(rank)));
     head.appendChild(TC.badge(r[LABEL]));
     if (r[REVIEW]) head.appendChild(TC.el("span", "badge badge-review", "à revoir"));
-    var line = TC.el("span", "muted", "ligne " + TC.nf0.format(r[I] + 1) + " du fichier");
+    var line = TC.el("span", "muted", "n° " + TC.nf0.format(r[I] + 1) + " du fichier");
     head.appendChild(line);
     c.appendChild(head);
 
