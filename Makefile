@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test evaluate bench train clean
+.PHONY: demo test evaluate bench train clean browser screenshots bench-pages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +15,7 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 	touch $@
 
 $(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/pip install --quiet -e ".[dev,reports]"
+	$(BIN)/pip install --quiet -e ".[dev,reports,pages-test]"
 	touch $(VENV)/.installed $@
 
 demo: $(VENV)/.installed
@@ -23,6 +23,19 @@ demo: $(VENV)/.installed
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# Debian's Chromium and its driver (and a colour emoji font) for the pages' browser tests;
+# without them those tests skip. Needs root: .ci/run calls it.
+browser:
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then echo "chromium and chromedriver present"; \
+	else apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium chromium-driver fonts-noto-color-emoji; fi
+
+# The browser tests again, saving their screenshots into docs/ (the README shows them).
+screenshots: $(STAMP)
+	TONECHECK_SCREENSHOTS=docs $(BIN)/python -m pytest -q tests/test_pages_browser.py
+
+bench-pages: $(STAMP)
+	$(BIN)/python benchmarks/pages.py
 
 evaluate: $(STAMP)
 	$(BIN)/tonecheck evaluate --report reports/

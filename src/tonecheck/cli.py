@@ -92,6 +92,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--table", action="store_true", help="print a readable table of the results")
     p.add_argument("--model", help="a model saved by `tonecheck train`")
     p.add_argument("--no-progress", action="store_true", help="never show a progress bar")
+    from tonecheck.pages.commands import add_commands, add_score_options  # pages: report, serve, score --html
+
+    add_score_options(p)
 
     p = sub.add_parser("info", help="the model: path, versions, labels, thresholds, training data", parents=[common])
     p.add_argument("--model", help="a model saved by `tonecheck train` (default: the shipped one)")
@@ -114,6 +117,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--report", default="reports", help="folder of the full report (default: reports)")
     p.add_argument("--real-texts", default=DEFAULT_REAL_TEXTS)
     p.add_argument("--quick", action="store_true", help="full report with fewer model candidates")
+    add_commands(sub)
     return parser
 
 
@@ -158,8 +162,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(e.code or 0)
     for flag in ("quiet", "verbose", "debug"):
         setattr(args, flag, getattr(args, flag, False))
-    handler = {"assess": _cmd_assess, "score": _cmd_score, "info": _cmd_info,
-               "train": _cmd_train, "evaluate": _cmd_evaluate}[args.command]
+    handler = getattr(args, "handler", None) or {"assess": _cmd_assess, "score": _cmd_score, "info": _cmd_info,
+                                                 "train": _cmd_train, "evaluate": _cmd_evaluate}[args.command]
+    if args.command == "score" and getattr(args, "html", None):
+        from functools import partial
+
+        from tonecheck.pages.commands import score_with_html
+
+        handler = partial(score_with_html, score=_cmd_score)
     previous = _install_signal_handlers()
     try:
         return _run(handler, args)
