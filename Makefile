@@ -41,7 +41,7 @@ evaluate: $(STAMP)
 	$(BIN)/tonecheck evaluate --report reports/
 
 train: $(STAMP)
-	$(BIN)/tonecheck train --output models/ --force
+	$(BIN)/tonecheck train --output models/ --force --all-splits
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py

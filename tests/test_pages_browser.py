@@ -153,7 +153,7 @@ def test_an_out_of_scope_draft_shows_the_review_reasons(driver, live_url):
     _type_draft(driver, "Quelqu'un sait à quelle heure ouvre la poste demain ?")
     if _one(driver, "#review-flag").is_displayed():
         reasons = [li.get_attribute("data-reason") for li in _by_css(driver, "#reasons li")]
-        assert reasons and set(reasons) <= {"unsure", "out-of-scope", "not-french", "no-words"}
+        assert reasons and set(reasons) <= {"unsure", "close-call", "out-of-scope", "not-french", "no-words"}
     result = tonecheck.assess("Quelqu'un sait à quelle heure ouvre la poste demain ?")
     assert _one(driver, "#review-flag").is_displayed() == result.needs_review
 

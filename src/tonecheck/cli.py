@@ -37,7 +37,7 @@ EXIT_BROKEN_PIPE = 128 + 13
 
 DEFAULT_AUTHORED = "data/authored.csv"
 DEFAULT_REAL_LABELS = "data/real_labels.csv"
-DEFAULT_REAL_TEXTS = "../shared/data/real/confinement_2020_fr.csv"
+DEFAULT_REAL_TEXTS = "../shared/data/real"
 #: Rows the table of ``score --table`` shows at most (the output file holds them all).
 TABLE_MAX_ROWS = 10_000
 
@@ -103,10 +103,12 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train a model on labelled posts", parents=[common])
     p.add_argument("--data", action="append", help=f"CSV/JSONL/xlsx with text,label[,split] (repeatable; default: {DEFAULT_AUTHORED})")
     p.add_argument("--real-labels", default=DEFAULT_REAL_LABELS, help="id,label[,split] file of real posts ('' to skip)")
-    p.add_argument("--real-texts", default=DEFAULT_REAL_TEXTS, help="id,text file the real labels are joined with")
+    p.add_argument("--real-texts", default=DEFAULT_REAL_TEXTS, help="folder of id,text files (or one file) the real labels are joined with")
     p.add_argument("--output", default="tonecheck-model", help="folder to write the model into (tonecheck.skops, .npz and .json)")
     p.add_argument("--force", action="store_true", help="overwrite an existing model there")
     p.add_argument("--all-splits", action="store_true", help="train on train and test splits (default: train only)")
+    p.add_argument("--allow-less-data", action="store_true",
+                   help="replace the shipped model even when this run has fewer posts than it was trained on")
     p.add_argument("--folds", type=int, default=5, help="cross-validation folds for the report (0: skip)")
 
     p = sub.add_parser("evaluate", help="evaluate a model on labelled data, or write the full report", parents=[common])
@@ -116,6 +118,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--label-column", default="label")
     p.add_argument("--report", default="reports", help="folder of the full report (default: reports)")
     p.add_argument("--real-texts", default=DEFAULT_REAL_TEXTS)
+    p.add_argument("--split", default="test", help="with DATA: the rows of this split value only (default: test; 'all': every row)")
     p.add_argument("--quick", action="store_true", help="full report with fewer model candidates")
     add_commands(sub)
     return parser
@@ -499,6 +502,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         force=args.force,
         all_splits=args.all_splits,
         folds=args.folds,
+        allow_less_data=args.allow_less_data,
     )
     return EXIT_OK
 

@@ -76,6 +76,7 @@ LABEL_GUIDE: tuple[dict[str, Any], ...] = (
 #: Why a draft needs review, as tonecheck's review_reasons name it, explained in French.
 REASONS: dict[str, str] = {
     "unsure": "incertain : aucune étiquette ne se détache nettement",
+    "close-call": "serré : les deux étiquettes les plus probables sont proches",
     "out-of-scope": "hors champ : ressemble à un post hors des quatre classes (actualité, discussion, question, blague…)",
     "not-french": "pas en français : le modèle ne lit que le français",
     "no-words": "aucun mot reconnu par le modèle",

@@ -179,7 +179,13 @@ def _row(line: int, values: dict[str, Any], names: dict[str, str], text_column: 
     review = values.get(names["needs_review"])
     needs_review = review is True or (isinstance(review, str) and review.strip().lower() in ("true", "1", "yes"))
     reasons = values.get(names["review_reasons"])
-    if isinstance(reasons, str):
+    if isinstance(reasons, str) and reasons.strip().startswith("["):  # a JSON list, as score writes it
+        try:
+            parsed = json.loads(reasons)
+        except ValueError:
+            parsed = []
+        reason_list = tuple(str(r) for r in parsed) if isinstance(parsed, list) else ()
+    elif isinstance(reasons, str):
         reason_list = tuple(r for r in reasons.split(";") if r)
     elif isinstance(reasons, list):
         reason_list = tuple(str(r) for r in reasons)

@@ -77,7 +77,7 @@ class AssessResponse(BaseModel):
     label: LabelName
     scores: dict[LabelName, float] = Field(description="Calibrated probability of each label; they sum to 1.")
     needs_review: bool = Field(description="True when a person should look before publishing.")
-    review_reasons: list[str] = Field(description="Why: unsure, out-of-scope, not-french, no-words.")
+    review_reasons: list[str] = Field(description="Why: unsure, close-call, out-of-scope, not-french, no-words.")
     in_scope: float = Field(description="Probability that the post is one of the four kinds at all.")
     evidence: list[EvidenceOut] = Field(description="Words that pushed toward the label, strongest first.")
 
