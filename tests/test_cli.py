@@ -272,3 +272,324 @@ def test_installed_console_script(tmp_path, tiny_model_dir):
     assert json.loads(done.stdout)["label"]
     done = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and done.stdout.startswith("tonecheck ")
+
+
+# --- input and output as people have them ---------------------------------------------
+
+
+def _tonecheck(*args, input=None, timeout=300, **kw):
+    """Run ``python -m tonecheck`` as a person would, in a subprocess."""
+    return subprocess.run([sys.executable, "-m", "tonecheck", *map(str, args)], input=input,
+                          capture_output=True, timeout=timeout, **kw)
+
+
+@pytest.mark.slow
+def test_python_m_tonecheck_reads_standard_input_and_writes_standard_output(tiny_model_dir):
+    data = "id;Texte\n1;Café offert aux soignants\n2;Soldes d'été -30 %\n".encode("cp1252")
+    done = _tonecheck("score", "-", "--text-column", "texte", "--model", tiny_model_dir, input=data)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout.decode("utf-8").splitlines()
+    assert out[0].startswith("id;Texte;label;") and out[1].startswith("1;Café offert aux soignants;")
+    assert done.stderr.decode().count("read as cp1252") == 1
+
+
+@pytest.mark.slow
+def test_closed_pipe_ends_quietly(tiny_model_dir, tmp_path):
+    src = _write_csv(tmp_path / "in.csv", ["text"], [[f"Merci aux soignants n°{i}"] for i in range(3000)])
+    done = subprocess.run(f"'{sys.executable}' -m tonecheck score '{src}' --model '{tiny_model_dir}' | head -1",
+                          shell=True, capture_output=True, timeout=300, executable="/bin/bash")
+    assert done.stdout.decode().startswith("text,label,")
+    assert done.stderr == b""  # no BrokenPipeError traceback, no "Exception ignored"
+    done = subprocess.run(f"set -o pipefail; '{sys.executable}' -m tonecheck score '{src}' --model '{tiny_model_dir}' | head -1",
+                          shell=True, capture_output=True, timeout=300, executable="/bin/bash")
+    assert done.returncode == 141  # like any Unix tool whose reader went away
+
+
+def test_score_reads_xlsx_and_writes_xlsx(tmp_path, model_arg):
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.title = "Brouillons"
+    for row in (["ID", "Légende"], [1, "Merci aux soignants ❤️"], [2, None], [3, "Lavez-vous les mains"]):
+        book.active.append(row)
+    book.save(tmp_path / "in.xlsx")
+    out = tmp_path / "out.xlsx"
+    assert cli.main(["score", str(tmp_path / "in.xlsx"), "-o", str(out), "--text-column", "légende", *model_arg]) == 1
+    rows = list(openpyxl.load_workbook(out).active.values)
+    assert [r[:2] for r in rows] == [("ID", "Légende"), ("1", "Merci aux soignants ❤️"), ("2", None), ("3", "Lavez-vous les mains")]
+    assert rows[1][2] and rows[2][-1] == "row 3 is empty or only white space; there is nothing to assess"
+
+
+def test_missing_column_says_did_you_mean(tmp_path, capsys, model_arg):
+    src = _write_csv(tmp_path / "in.csv", ["id", "texte"], [["1", "Merci"]])
+    assert cli.main(["score", str(src), "--text-column", "text", *model_arg]) == 2
+    assert "did you mean 'texte'?" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("output, message", [
+    ("folder", "is a folder"),
+    ("file.csv/o.csv", "is a file, not a folder"),
+    ("/dev/full", "No space left on device"),
+])
+def test_unwritable_output_exits_3_before_scoring(tmp_path, capsys, monkeypatch, model_arg, output, message):
+    import tonecheck.batch as batch
+
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "file.csv").write_text("x")
+    src = _write_csv(tmp_path / "in.csv", ["text"], [["Merci"]])
+    monkeypatch.setattr(batch, "_assess_checked", lambda *a: pytest.fail("scored before the output was checked"))
+    assert cli.main(["score", str(src), "-o", str(tmp_path / output), *model_arg]) == 3
+    assert message in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file.csv", "folder", "in.csv"]
+
+
+def test_internal_error_is_one_line_exit_4_traceback_only_with_debug(tmp_path, capsys, monkeypatch, model_arg):
+    import tonecheck.batch as batch
+
+    def broken(texts, model):
+        raise ZeroDivisionError("boom")
+
+    monkeypatch.setattr(batch, "_assess_checked", broken)
+    src = _write_csv(tmp_path / "in.csv", ["text"], [["Merci"]])
+    assert cli.main(["score", str(src), "-o", str(tmp_path / "o.csv"), *model_arg]) == 4
+    err = capsys.readouterr().err
+    assert err == "tonecheck: internal error: ZeroDivisionError: boom (run again with --debug for the traceback)\n"
+    assert cli.main(["score", str(src), "-o", str(tmp_path / "o.csv"), "--debug", *model_arg]) == 4
+    assert "Traceback" in capsys.readouterr().err
+    assert not (tmp_path / "o.csv").exists()
+
+
+def test_quiet_and_verbose(tmp_path, capsys, model_arg):
+    src = tmp_path / "in.csv"
+    src.write_bytes("text\nCafé\n\"\"\n".encode("cp1252"))
+    assert cli.main(["score", str(src), "-o", str(tmp_path / "o.csv"), "--quiet", *model_arg]) == 1
+    assert capsys.readouterr().err == ""
+    assert cli.main(["score", str(src), "-o", str(tmp_path / "o.csv"), "-v", *model_arg]) == 1
+    err = capsys.readouterr().err
+    assert "read as cp1252" in err and "(csv, cp1252, delimiter ',')" in err and "rows/s" in err
+
+
+def test_output_file_respects_the_umask(tmp_path, model_arg):
+    src = _write_csv(tmp_path / "in.csv", ["text"], [["Merci"]])
+    old = os.umask(0o077)
+    try:
+        assert cli.main(["score", str(src), "-o", str(tmp_path / "o.csv"), *model_arg]) == 0
+        assert cli.main(["score", str(src), "-o", str(tmp_path / "o.jsonl"), *model_arg]) == 0
+        os.umask(0o002)
+        assert cli.main(["score", str(src), "-o", str(tmp_path / "o.xlsx"), *model_arg]) == 0
+    finally:
+        os.umask(old)
+    assert (tmp_path / "o.csv").stat().st_mode & 0o777 == 0o600
+    assert (tmp_path / "o.jsonl").stat().st_mode & 0o777 == 0o600
+    assert (tmp_path / "o.xlsx").stat().st_mode & 0o777 == 0o664
+
+
+def test_table_escapes_control_characters_and_aligns_emoji(tmp_path, capsys, model_arg):
+    from wcwidth import wcswidth
+
+    rows = [["Merci aux soignants ❤️👩‍⚕️🇫🇷"], ["\x1b[2J\x1b[31mPromo\x1b[0m ‮txet"], ["Lavez-vous les mains, restez chez vous"]]
+    src = _write_csv(tmp_path / "in.csv", ["text"], rows)
+    assert cli.main(["score", str(src), "--table", *model_arg]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\u202e" not in out
+    assert "\\x1b[2J\\x1b[31mPromo\\x1b[0m \\u202etxet" in out
+    lines = out.splitlines()
+    assert lines[0].startswith("conf: the model's probability for the label it gives")
+    header = lines[1]
+    label_at = wcswidth(header[: header.index("label")])
+    body = lines[3:6]
+    for line in body:
+        label = next(lab for lab in ("supportive", "promotional", "tone-deaf", "preventive") if lab in line)
+        assert wcswidth(line[: line.index(label)]) == label_at, line
+
+
+# --- signals, workers -----------------------------------------------------------------
+
+
+def _children(pid):
+    kids = []
+    for stat in os.listdir("/proc"):
+        if stat.isdigit():
+            try:
+                with open(f"/proc/{stat}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid and fields[0] != "Z":
+                kids.append(int(stat))
+    return kids
+
+
+def _alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _start_scoring_from_a_pipe(tmp_path, tiny_model_dir):
+    """`tonecheck score - --jobs 2` reading from a pipe kept open: it waits for more rows with
+    its workers running and its .partial file open."""
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-m", "tonecheck", "score", "-", "-o", str(tmp_path / "o.csv"),
+                             "--jobs", "2", "--batch-size", "1", "--model", str(tiny_model_dir)],
+                            stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdin.write(b"id,text\n" + b"".join(f"{i},Merci aux soignants {i}\n".encode() for i in range(20)))
+    proc.stdin.flush()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        partial = list(tmp_path.glob(".o.csv.*.partial"))
+        if partial and partial[0].stat().st_size > 100 and len(_children(proc.pid)) >= 2:
+            return proc, _children(proc.pid)
+        time.sleep(0.05)
+    proc.kill()
+    pytest.fail("scoring did not start")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.path.exists("/proc/self/stat"), reason="needs /proc")
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGHUP", "SIGINT"])
+def test_signals_remove_the_partial_file_and_stop_the_workers(tmp_path, tiny_model_dir, signame):
+    import signal
+    import time
+
+    proc, workers = _start_scoring_from_a_pipe(tmp_path, tiny_model_dir)
+    signum = getattr(signal, signame)
+    proc.send_signal(signum)
+    assert proc.wait(timeout=60) == 128 + signum
+    assert f"stopped by {signame}" in proc.stderr.read().decode()
+    assert list(tmp_path.iterdir()) == []
+    deadline = time.monotonic() + 10
+    while any(_alive(w) for w in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(_alive(w) for w in workers)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.path.exists("/proc/self/stat"), reason="needs /proc")
+def test_a_killed_worker_is_an_error_not_a_hang(tmp_path, tiny_model_dir):
+    import signal
+    import time
+
+    proc, workers = _start_scoring_from_a_pipe(tmp_path, tiny_model_dir)
+    os.kill(workers[0], signal.SIGKILL)
+    time.sleep(0.2)
+    proc.stdin.write(b"".join(f"{i},Lavez-vous les mains {i}\n".encode() for i in range(20)))
+    proc.stdin.close()
+    assert proc.wait(timeout=60) == 4
+    assert "a worker process stopped" in proc.stderr.read().decode()
+    assert list(tmp_path.iterdir()) == []
+
+
+# --- info, train and evaluate on rejected files -----------------------------------------
+
+
+def test_info_names_the_model_and_what_it_was_trained_on(capsys, tiny_model_dir, model_arg):
+    assert cli.main(["info", *model_arg]) == 0
+    out = capsys.readouterr().out
+    assert f"model: {tiny_model_dir}" in out and "labels: supportive, promotional, tone-deaf, preventive" in out
+    assert "thresholds: needs review below" in out and "scikit-learn" in out
+    assert cli.main(["info", "--json", *model_arg]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["model"]["labels"] == ["supportive", "promotional", "tone-deaf", "preventive"]
+    assert {"review_threshold", "scope_threshold", "versions"} <= set(info["model"]) and info["installed"]["spacy"]
+
+
+@pytest.mark.slow
+def test_info_of_the_shipped_model_says_what_it_was_trained_on():
+    done = _tonecheck("info")
+    assert done.returncode == 0, done.stderr
+    assert "trained on: " in done.stdout.decode() and "data/authored.csv" in done.stdout.decode()
+
+
+def _rejected_files(tmp_path):
+    """Files `score` refuses or reads with row errors; training must refuse them cleanly."""
+    files = {}
+    files["extra-field"] = tmp_path / "extra.csv"
+    files["extra-field"].write_text("text,label\nMerci,supportive,en trop\n", encoding="utf-8")
+    files["open-quote"] = tmp_path / "quote.csv"
+    files["open-quote"].write_text('text,label\n"Merci,supportive\n', encoding="utf-8")
+    files["binary"] = tmp_path / "binary.csv"
+    files["binary"].write_bytes(b"text,label\n\x81\x8d,none\n")
+    files["empty"] = tmp_path / "empty.csv"
+    files["empty"].write_text("", encoding="utf-8")
+    files["big-int"] = tmp_path / "big.jsonl"
+    files["big-int"].write_text('{"text": "a", "label": "none", "n": ' + "1" * 5000 + "}\n", encoding="utf-8")
+    return files
+
+
+@pytest.mark.parametrize("kind", ["extra-field", "open-quote", "binary", "empty", "big-int"])
+def test_train_and_evaluate_refuse_what_score_rejects_without_a_traceback(tmp_path, capsys, model_arg, kind):
+    path = _rejected_files(tmp_path)[kind]
+    assert cli.main(["train", "--data", str(path), "--real-labels", "", "--output", str(tmp_path / "m")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("tonecheck: error: ") and "Traceback" not in err and str(path.name) in err
+    assert cli.main(["evaluate", str(path), *model_arg]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("tonecheck: error: ") and "Traceback" not in err
+
+
+def test_train_reads_semicolons_cp1252_and_column_names_in_any_case(tmp_path, tiny_posts, capsys):
+    src = tmp_path / "excel.csv"
+    with open(src, "w", encoding="cp1252", errors="replace", newline="") as f:
+        w = csv.writer(f, delimiter=";")
+        w.writerow(["Text", "Label"])
+        w.writerows([[p.text, p.label] for p in tiny_posts])
+    assert cli.main(["train", "--data", str(src), "--real-labels", "", "--output", str(tmp_path / "m"), "--folds", "0"]) == 0
+    assert "model written to" in capsys.readouterr().out
+
+
+# --- a real terminal --------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_score_table_and_progress_bar_on_a_pseudo_terminal(tmp_path, tiny_model_dir):
+    """`make demo` on a terminal: progress bar on stderr, the table sized to the terminal."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    from wcwidth import wcswidth
+
+    src = _write_csv(tmp_path / "in.csv", ["text"], [
+        ["Un immense merci à tous les soignants ❤️👩‍⚕️ #MerciAuxSoignants, vous êtes formidables"],
+        ["Nouveau drop ce soir 20h 🔥 lien en bio"],
+        ["\x1b]0;pwned\x07Lavez-vous les mains"],
+    ])
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: a terminal of 90 columns
+        fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 90, 0, 0))
+        os.execve(sys.executable, [sys.executable, "-m", "tonecheck", "score", str(src), "--table",
+                                   "--model", str(tiny_model_dir)], env)
+    chunks = []
+    while True:
+        try:
+            data = os.read(fd, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    out = b"".join(chunks).decode("utf-8", errors="replace")
+    assert os.waitstatus_to_exitcode(status) == 0, out
+    assert " posts" in out and "\r" in out  # tqdm drew its bar
+    assert "\x1b]0;pwned" not in out and "\\x1b]0;pwned\\x07" in out
+    lines = [line.split("\r")[-1] for line in out.replace("\r\n", "\n").split("\n")]
+    header = next(line for line in lines if line.startswith("draft"))
+    assert wcswidth(header) <= 90  # 90 columns: the draft column is 50 wide
+    label_at = wcswidth(header[: header.index("label")])
+    assert label_at == 52
+    table = [line for line in lines if any(lab in line for lab in ("supportive", "promotional", "tone-deaf", "preventive"))
+             and not line.startswith("conf")]
+    assert len(table) == 3
+    for line in table:
+        label = line[label_at:].split()[0] if wcswidth(line[:label_at]) == label_at else None
+        start = next(i for i in range(len(line)) if wcswidth(line[:i]) == label_at)
+        assert line[start:].split()[0] in ("supportive", "promotional", "tone-deaf", "preventive"), (line, label)
+        assert wcswidth(line) <= 90

@@ -291,8 +291,8 @@ def _to_score(rows: list[_Row]) -> list[_Row]:
     return todo
 
 
-# Everything batch.py uses of tonecheck.assess beyond its public API is in this function
-# (_assess_checked, _assessment, _work, _worker_pool).
+# Everything batch.py uses of tonecheck.assess beyond its public API is in these two
+# functions (_assess_checked, _assessment, _work, _worker_pool).
 def _scored(batches: Iterator[list[_Row]], model: Model, jobs: int) -> Iterator[list[_Row]]:
     """The batches, in order, each row holding its assessment or its error.
 
@@ -310,20 +310,22 @@ def _scored(batches: Iterator[list[_Row]], model: Model, jobs: int) -> Iterator[
         return
     from concurrent.futures.process import BrokenProcessPool
 
+    try:
+        yield from _scored_in_processes(batches, model, jobs)
+    except BrokenProcessPool as e:  # from submit() or result(): the pool is unusable either way
+        raise WorkerError(
+            "a worker process stopped without finishing its batch (killed, or out of memory?)"
+        ) from e
+
+
+def _scored_in_processes(batches: Iterator[list[_Row]], model: Model, jobs: int) -> Iterator[list[_Row]]:
     with _worker_pool(model, jobs) as pool:
         pending: deque = deque()
 
         def done() -> list[_Row]:
             batch, todo, future = pending.popleft()
             if future is not None:
-                try:
-                    results = future.result()
-                except BrokenProcessPool as e:
-                    raise WorkerError(
-                        "a worker process stopped without finishing its batch (killed, or out of memory?); "
-                        "nothing was written"
-                    ) from e
-                for row, result in zip(todo, results):
+                for row, result in zip(todo, future.result()):
                     row.result = _assessment(result)
             return batch
 

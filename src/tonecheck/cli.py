@@ -203,14 +203,23 @@ def _run(handler: Any, args: argparse.Namespace) -> int:
         return fail(f"error: {e}", EXIT_USAGE)
     except KeyboardInterrupt as e:
         signum = getattr(e, "signum", signal.SIGINT)
-        return fail(f"stopped by {signal.Signals(signum).name}; no output file was written", 128 + signum)
+        return fail(f"stopped by {signal.Signals(signum).name}; {_unfinished(args)}", 128 + signum)
     except Exception as e:  # noqa: BLE001 - the last resort: one line, not a traceback
         from tonecheck.batch import WorkerError
 
         if isinstance(e, WorkerError):
-            return fail(f"error: {e}", EXIT_INTERNAL)
+            return fail(f"error: {e}; {_unfinished(args)}", EXIT_INTERNAL)
         hint = "" if args.debug else " (run again with --debug for the traceback)"
         return fail(f"internal error: {type(e).__name__}: {e}{hint}", EXIT_INTERNAL)
+
+
+def _unfinished(args: argparse.Namespace) -> str:
+    output = getattr(args, "output", None)
+    if args.command != "score":
+        return "nothing was saved"
+    if output in (None, "-"):
+        return "the output on standard output is incomplete"
+    return f"{output} was not written (an existing file is left as it was)"
 
 
 def _silence_stdout() -> None:
@@ -278,10 +287,9 @@ def _cmd_score(args: argparse.Namespace) -> int:
         return _usage("--table prints on standard output; give -o FILE to also write the scored rows")
     named = None
     if not to_stdout:
-        try:
-            named = format_of_path(args.output)
-        except ValueError as e:
-            return _usage(str(e))
+        if args.output.lower().endswith(".xls"):
+            return _usage(f"{args.output}: old Excel .xls workbooks are not written; give -o NAME.xlsx")
+        named = format_of_path(args.output)
     if args.excel and ((args.output_format or "csv") != "csv" or named not in (None, "csv")):
         return _usage("--excel writes CSV for Excel; drop it to write another format, or give -o NAME.csv")
     if (args.output_format == "xlsx" or named == "xlsx") and to_stdout and not args.table and sys.stdout.isatty():

@@ -547,8 +547,9 @@ def _open_jsonl(f: IO[str], name: str, note: Callable[[str], None]) -> Table:
             except RecursionError:
                 yield Record(n, {}, "not valid JSON here: nested too deeply to read")
                 continue
-            except ValueError as e:  # e.g. an integer of more than 4,300 digits
-                yield Record(n, {}, f"not valid JSON here: {e}")
+            except ValueError as e:  # e.g. an integer of more than 4,300 digits (int_max_str_digits)
+                reason = "an integer has too many digits" if "digits" in str(e) else str(e)
+                yield Record(n, {}, f"not valid JSON here: {reason}")
                 continue
             if constants and not said_nan:
                 said_nan = True
@@ -617,6 +618,7 @@ def _open_xlsx(source: Any, name: str, sheet: str | None) -> Table:
                 fields.pop()
             if not any(fields):
                 continue
+            fields += [""] * (len(header) - len(fields))  # empty cells at a row's end are not stored
             values = dict(zip(header, fields))
             if len(fields) > len(header):
                 extra = json.dumps(fields[len(header):], ensure_ascii=False)

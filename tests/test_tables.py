@@ -1,0 +1,340 @@
+"""Reading tables as people have them, and writing them safely (tonecheck.tables)."""
+
+import codecs
+import json
+import os
+import stat
+
+import pytest
+
+from tonecheck.tables import (
+    FIELD_SIZE_LIMIT,
+    InputError,
+    OutputError,
+    match_column,
+    open_table,
+    open_writer,
+    similar_column,
+)
+
+
+def _read(path, **kw):
+    notes = []
+    with open_table(path, on_note=notes.append, **kw) as table:
+        records = list(table.records)
+        return table, records, notes
+
+
+# --- encodings and delimiters -------------------------------------------------------
+
+
+def test_cp1252_with_semicolons_is_read_and_said_once(tmp_path):
+    """What Excel's "CSV (séparateur : point-virgule)" writes on a French Windows."""
+    p = tmp_path / "excel.csv"
+    p.write_bytes('id;texte\n1;Café offert aux soignants, merci\n2;"Été : -30 % ; profitez"\n'.encode("cp1252"))
+    table, records, notes = _read(p)
+    assert (table.delimiter, table.encoding) == (";", "cp1252")
+    assert table.header == ["id", "texte"]
+    assert [r.values["texte"] for r in records] == ["Café offert aux soignants, merci", "Été : -30 % ; profitez"]
+    assert len(notes) == 1 and "not UTF-8 (line 2); read as cp1252" in notes[0]
+
+
+def test_utf8_bom_is_not_part_of_the_first_column_name(tmp_path):
+    p = tmp_path / "bom.csv"
+    p.write_bytes(codecs.BOM_UTF8 + "text,id\nMerci ❤️,1\n".encode())
+    table, records, notes = _read(p)
+    assert table.header == ["text", "id"] and table.encoding == "utf-8-sig" and notes == []
+    assert records[0].values == {"text": "Merci ❤️", "id": "1"}
+
+
+def test_forced_utf8_on_a_bom_file_still_gives_clean_names(tmp_path):
+    p = tmp_path / "bom.csv"
+    p.write_bytes(codecs.BOM_UTF8 + b"text\nok\n")
+    table, _, _ = _read(p, encoding="utf-8")
+    assert table.header == ["text"]
+
+
+def test_utf16_with_bom_and_tabs(tmp_path):
+    """Excel's "Unicode text" export: UTF-16 with a BOM, tab-separated."""
+    p = tmp_path / "unicode.txt"
+    p.write_text("id\ttext\n1\tRestez chez vous 🏠\n", encoding="utf-16")
+    table, records, _ = _read(p)
+    assert table.delimiter == "\t" and table.encoding.startswith("utf-16")
+    assert records[0].values["text"] == "Restez chez vous 🏠"
+
+
+def test_utf16_without_bom_is_refused_with_the_fix(tmp_path):
+    p = tmp_path / "u16.csv"
+    p.write_bytes("text\nMerci\n".encode("utf-16-le"))
+    with pytest.raises(InputError, match="NUL bytes.*--encoding utf-16-le"):
+        _read(p)
+    _, records, _ = _read(p, encoding="utf-16-le")
+    assert records[0].values == {"text": "Merci"}
+
+
+def test_bytes_neither_utf8_nor_cp1252_are_refused_naming_the_line(tmp_path):
+    p = tmp_path / "bad.csv"
+    p.write_bytes(b"text\nok\ncaf\xe9 \x81\n")
+    with pytest.raises(InputError, match=r"neither UTF-8 \(line 3\) nor cp1252 \(line 3\); pass --encoding"):
+        _read(p)
+    _, records, _ = _read(p, encoding="latin-1")
+    assert records[1].values["text"] == "café \x81"
+
+
+@pytest.mark.parametrize("header, expected", [
+    ("a,b;c", ","), ("id;text", ";"), ("id\ttext;x\tz", "\t"), ('"a;b",c', ","), ("text", ","),
+])
+def test_delimiter_is_the_one_the_header_uses_most_outside_quotes(tmp_path, header, expected):
+    p = tmp_path / "d.csv"
+    p.write_text(header + "\n", encoding="utf-8")
+    assert _read(p)[0].delimiter == expected
+
+
+def test_delimiter_can_be_forced(tmp_path):
+    p = tmp_path / "d.csv"
+    p.write_text("id|text\n1|a, b; c\n", encoding="utf-8")
+    _, records, _ = _read(p, delimiter="|")
+    assert records[0].values == {"id": "1", "text": "a, b; c"}
+    with pytest.raises(InputError, match="one character"):
+        _read(p, delimiter=";;")
+
+
+def test_unknown_encoding_is_named(tmp_path):
+    p = tmp_path / "d.csv"
+    p.write_text("text\n", encoding="utf-8")
+    with pytest.raises(InputError, match="unknown encoding 'klingon'"):
+        _read(p, encoding="klingon")
+
+
+# --- CSV faults -----------------------------------------------------------------------
+
+
+def test_field_longer_than_the_csv_default_limit_is_read(tmp_path):
+    """csv refuses fields over 131,072 characters by default; the text limit is checked later."""
+    p = tmp_path / "long.csv"
+    p.write_text(f'id,text\n1,"{"a" * 200_000}"\n2,ok\n', encoding="utf-8")
+    _, records, _ = _read(p)
+    assert len(records[0].values["text"]) == 200_000 and records[1].values["text"] == "ok"
+    assert FIELD_SIZE_LIMIT >= 200_000
+
+
+def test_text_after_a_closing_quote_is_a_row_error_and_reading_goes_on(tmp_path):
+    p = tmp_path / "q.csv"
+    p.write_text('id,text\n1,"Merci"x\n2,"multi\nligne"oops\n3,ok\n', encoding="utf-8")
+    _, records, _ = _read(p)
+    assert [r.line for r in records] == [2, 3, 5]
+    assert "malformed CSV" in records[0].error and "'1,\"Merci\"x'" in records[0].error
+    assert records[1].error and records[2].values == {"id": "3", "text": "ok"} and records[2].error is None
+
+
+def test_text_after_a_closing_quote_with_a_quote_left_open_is_refused_with_its_line(tmp_path):
+    p = tmp_path / "q.csv"
+    p.write_text('id,text\n1,ok\n2,"Merci" x "jamais\nfermé,3\n4,ok\n', encoding="utf-8")
+    table = open_table(p)
+    with pytest.raises(InputError, match="malformed CSV at line 3.*quote left open"):
+        list(table.records)
+    table.close()
+
+
+def test_wrong_number_of_fields_is_a_row_error_naming_the_extras(tmp_path):
+    p = tmp_path / "n.csv"
+    p.write_text("id,text\n1,a,b,c\n2\n", encoding="utf-8")
+    _, records, _ = _read(p)
+    assert records[0].error == 'malformed CSV: expected 2 fields, got 4 (extra fields: ["b", "c"])'
+    assert records[1].error == "malformed CSV: expected 2 fields, got 1"
+
+
+def test_empty_file_and_duplicate_names_are_refused(tmp_path):
+    p = tmp_path / "e.csv"
+    p.write_text("", encoding="utf-8")
+    with pytest.raises(InputError, match="empty"):
+        _read(p)
+    p.write_text("text,text\n", encoding="utf-8")
+    with pytest.raises(InputError, match="duplicate column names"):
+        _read(p)
+
+
+# --- JSON Lines faults ----------------------------------------------------------------
+
+
+def test_jsonl_faults_are_row_errors(tmp_path):
+    p = tmp_path / "f.jsonl"
+    p.write_text("\n".join([
+        '{"text": "Merci \\ud83d"}',            # a lone surrogate: parses, kept as is
+        '{"text": "a", "n": ' + "1" * 5000 + "}",  # over Python's 4,300-digit limit
+        '{"text": "b", "d": ' + "[" * 100_000 + "]" * 100_000 + "}",  # RecursionError
+        '{"text": "c", "x": NaN, "y": -Infinity}',
+        "[1, 2]",
+        "{oops",
+    ]) + "\n", encoding="utf-8")
+    _, records, notes = _read(p)
+    assert records[0].values["text"] == "Merci \ud83d" and records[0].error is None
+    assert records[1].error == "not valid JSON here: an integer has too many digits"
+    assert records[2].error == "not valid JSON here: nested too deeply to read"
+    assert records[3].values == {"text": "c", "x": None, "y": None} and records[3].error is None
+    assert notes == [f"{p}: NaN on line 4 is not JSON; such values are read as null"]
+    assert records[4].error == "a JSON list, not an object"
+    assert records[5].error.startswith("not valid JSON (Expecting property name")
+
+
+# --- xlsx -------------------------------------------------------------------------------
+
+
+def _workbook(path):
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.title = "Lisez-moi"
+    book.active.append(["ce classeur contient les posts"])
+    ws = book.create_sheet("Posts")
+    ws.append(["ID", "Texte", None])
+    ws.append([1, "Merci aux soignants ❤️"])
+    ws.append([2, 2020])
+    ws.append([])
+    ws.append([4, "Soldes -30 %", None, "en trop"])
+    book.save(path)
+    return path
+
+
+def test_xlsx_first_sheet_or_the_one_named(tmp_path):
+    p = _workbook(tmp_path / "posts.xlsx")
+    table, records, _ = _read(p)
+    assert table.sheet == "Lisez-moi" and table.header == ["ce classeur contient les posts"]
+    table, records, _ = _read(p, sheet="posts")
+    assert table.format == "xlsx" and table.sheet == "Posts" and table.header == ["ID", "Texte"]
+    assert [(r.line, r.values.get("Texte")) for r in records] == [(2, "Merci aux soignants ❤️"), (3, "2020"), (5, "Soldes -30 %")]
+    assert records[0].values["ID"] == "1" and records[2].error == """cells beyond the header's 2 columns: ["", "en trop"]"""
+
+
+def test_xlsx_unknown_sheet_says_did_you_mean(tmp_path):
+    p = _workbook(tmp_path / "posts.xlsx")
+    with pytest.raises(InputError, match=r"no sheet 'Post'; did you mean 'Posts'\?"):
+        _read(p, sheet="Post")
+
+
+def test_not_a_workbook_and_old_xls_are_refused(tmp_path):
+    p = tmp_path / "fake.xlsx"
+    p.write_bytes(b"PK\x03\x04 not really a zip")
+    with pytest.raises(InputError, match="cannot read .* as an Excel workbook"):
+        _read(p)
+    old = tmp_path / "old.xls"
+    old.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100)
+    with pytest.raises(InputError, match=r"\.xls workbooks are not read"):
+        _read(old)
+    old.rename(tmp_path / "old.bin")
+    with pytest.raises(InputError, match=r"an old Excel \.xls or an encrypted workbook"):
+        _read(tmp_path / "old.bin")
+
+
+# --- column names -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("wanted, names, expected", [
+    ("text", ["id", "text"], "text"),
+    ("text", ["id", "Text"], "Text"),
+    ("texte", ["\ufeffTEXTE "], "\ufeffTEXTE "),
+    ("Légende", ["Le\u0301gende"], "Le\u0301gende"),  # NFD in the file, NFC typed
+    ("text", ["caption"], None),
+])
+def test_column_names_match_ignoring_case_space_bom_and_normalisation(wanted, names, expected):
+    assert match_column(wanted, names) == expected
+
+
+def test_two_names_that_both_match_are_ambiguous():
+    with pytest.raises(InputError, match="ambiguous"):
+        match_column("text", ["Text", "TEXT"])
+
+
+def test_did_you_mean():
+    assert similar_column("txt", ["id", "Text", "date"]) == "Text"
+    assert similar_column("zzz", ["id", "Text"]) is None
+
+
+# --- writing ----------------------------------------------------------------------------
+
+
+def test_output_file_gets_the_umask_permissions_not_mkstemps(tmp_path):
+    old = os.umask(0o027)
+    try:
+        with open_writer(tmp_path / "o.csv", "csv", ["a"]) as w:
+            w.write({"a": "x"})
+            w.commit()
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "o.csv").stat().st_mode) == 0o640
+    (tmp_path / "o.csv").chmod(0o600)  # an existing file keeps its own permissions
+    with open_writer(tmp_path / "o.csv", "csv", ["a"]) as w:
+        w.commit()
+    assert stat.S_IMODE((tmp_path / "o.csv").stat().st_mode) == 0o600
+
+
+def test_unfinished_output_leaves_nothing(tmp_path):
+    with pytest.raises(RuntimeError):
+        with open_writer(tmp_path / "o.jsonl", "jsonl") as w:
+            w.write({"a": 1})
+            raise RuntimeError
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("where, message", [
+    ("folder", "is a folder"),
+    ("file/o.csv", "is a file, not a folder"),
+])
+def test_unwritable_destinations_fail_before_any_row(tmp_path, where, message):
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(OutputError, match=message):
+        open_writer(tmp_path / where, "csv", ["a"])
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="no /dev/full")
+def test_full_disk_fails_on_the_header_before_any_row():
+    with pytest.raises(OutputError, match="No space left on device"):
+        open_writer("/dev/full", "csv", ["a"])
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes anywhere")
+def test_folder_without_write_permission(tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        with pytest.raises(OutputError, match="Permission denied"):
+            open_writer(locked / "o.csv", "csv", ["a"])
+    finally:
+        locked.chmod(0o700)
+
+
+def test_jsonl_out_is_strict_json_and_keeps_lone_surrogates_as_escapes(tmp_path):
+    p = tmp_path / "o.jsonl"
+    with open_writer(p, "jsonl") as w:
+        w.write({"text": "Merci \ud83d", "n": 1})
+        w.write({"text": "ok ❤️"})
+        w.commit()
+    lines = p.read_text(encoding="utf-8").splitlines()
+    assert json.loads(lines[0])["text"] == "Merci \ud83d" and lines[1] == '{"text": "ok ❤️"}'
+    with open_writer(tmp_path / "n.jsonl", "jsonl") as w:
+        with pytest.raises(ValueError, match="cannot be written as JSON"):
+            w.write({"x": float("nan")})
+
+
+def test_excel_csv_has_a_bom_and_semicolons(tmp_path):
+    p = tmp_path / "o.csv"
+    with open_writer(p, "csv", ["a", "b"], delimiter=";", bom=True) as w:
+        w.write({"a": "x;y", "b": 0.000048})
+        w.commit()
+    assert p.read_bytes() == codecs.BOM_UTF8 + b'a;b\n"x;y";0.000048\n'
+
+
+def test_xlsx_out_never_writes_formulas_or_illegal_characters(tmp_path):
+    import openpyxl
+
+    p = tmp_path / "o.xlsx"
+    with open_writer(p, "xlsx", ["text", "score", "flag", "reasons"]) as w:
+        w.write({"text": "=HYPERLINK(\"http://x\")", "score": 0.5, "flag": True, "reasons": ["unsure"]})
+        w.write({"text": "bip\x07 \x1b[31m"})
+        w.commit()
+    ws = openpyxl.load_workbook(p).active
+    assert ws["A2"].value == '=HYPERLINK("http://x")' and ws["A2"].data_type == "s"
+    assert (ws["B2"].value, ws["C2"].value, ws["D2"].value) == (0.5, True, '["unsure"]')
+    assert ws["A3"].value == "bip\ufffd \ufffd[31m"
