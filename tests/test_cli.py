@@ -316,7 +316,8 @@ def test_score_reads_xlsx_and_writes_xlsx(tmp_path, model_arg):
     out = tmp_path / "out.xlsx"
     assert cli.main(["score", str(tmp_path / "in.xlsx"), "-o", str(out), "--text-column", "légende", *model_arg]) == 1
     rows = list(openpyxl.load_workbook(out).active.values)
-    assert [r[:2] for r in rows] == [("ID", "Légende"), ("1", "Merci aux soignants ❤️"), ("2", None), ("3", "Lavez-vous les mains")]
+    assert [r[:2] for r in rows] == [
+        ("ID", "Légende"), ("1", "Merci aux soignants ❤️"), ("2", None), ("3", "Lavez-vous les mains")]
     assert rows[1][2] and rows[2][-1] == "row 3 is empty or only white space; there is nothing to assess"
 
 
