@@ -36,6 +36,9 @@ CANDIDATES = {
     "no-lemmas-no-links": ("spaCy tokens, no lemmas, links and mentions removed", {"lemmas": False}, "no-links"),
     "raw-text": ("no social-media normalisation (URLs, hashtags, codes, prices as written)", {}, "raw-text"),
     "raw-text-no-lemmas": ("no normalisation, no lemmas", {"lemmas": False}, "raw-text"),
+    "no-hashtag-split": ("hashtags kept whole", {}, "without:split_hashtags"),
+    "no-placeholders": ("no URL/mention/code/price/percent placeholders",
+                        {}, "without:replace_urls,replace_mentions,replace_promo_codes,replace_prices,replace_percentages"),
     "plain-tfidf-lr": ("peer: scikit-learn TF-IDF words 1-2 + char_wb 3-5, LR (20 lines)", None, "raw"),
 }
 
@@ -57,6 +60,12 @@ def raw_text() -> None:
 
     keep = {"strip_invisible", "strip_controls", "collapse_whitespace"}
     nz._RULES[:] = [rule for rule in nz._RULES if rule[0] in keep]
+
+
+def without_rules(*names: str) -> None:
+    from tonecheck import normalise as nz
+
+    nz._RULES[:] = [rule for rule in nz._RULES if rule[0] not in names]
 
 
 def load_posts():  # noqa: ANN201
@@ -106,6 +115,8 @@ def run(name: str) -> tuple[str, dict, float]:
         drop_links()
     elif variant == "raw-text":
         raw_text()
+    elif variant.startswith("without:"):
+        without_rules(*variant.split(":")[1].split(","))
     posts = load_posts()
     if changes is None:
         results = plain_peer(posts)

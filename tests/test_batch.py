@@ -165,3 +165,26 @@ def test_jsonl_to_csv_uses_the_first_rows_keys(tmp_path, tiny_model):
     got = _csv_rows(tmp_path / "o.csv")
     assert list(got[0])[:3] == ["id", "text", "tags"] and got[0]["tags"] == '["a", "b"]'
     assert len(notes) == 1 and "'new'" in notes[0]
+
+
+def test_jsonl_from_a_pipe_with_a_late_clashing_key_keeps_that_row_as_it_is(tmp_path, tiny_model):
+    """A pipe cannot be read twice: the first batch decides the added names."""
+    import os
+    import threading
+
+    fifo = tmp_path / "in.jsonl"
+    os.mkfifo(fifo)
+    lines = [json.dumps({"text": "Merci aux soignants"}), json.dumps({"text": "Soldes !", "label": "mine"})]
+
+    def feed():
+        with open(fifo, "w", encoding="utf-8") as f:
+            f.write("\n".join(lines) + "\n")
+
+    feeder = threading.Thread(target=feed)
+    feeder.start()
+    summary = score_file(fifo, tmp_path / "o.jsonl", model=tiny_model, batch_size=1)
+    feeder.join()
+    got = _jsonl(tmp_path / "o.jsonl")
+    assert not summary.columns_renamed and summary.errors == 1
+    assert got[0]["label"] and got[1]["label"] == "mine"
+    assert "has the field(s) ['label']" in got[1]["error"]

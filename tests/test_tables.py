@@ -177,6 +177,13 @@ def test_jsonl_faults_are_row_errors(tmp_path):
     assert records[5].error.startswith("not valid JSON (Expecting property name")
 
 
+def test_a_json_array_is_refused_with_the_fix(tmp_path):
+    p = tmp_path / "posts.json"
+    p.write_text('[{"text": "Merci"},\n {"text": "Soldes"}]\n', encoding="utf-8")
+    with pytest.raises(InputError, match=r"a JSON array, not JSON Lines.*jq -c"):
+        _read(p)
+
+
 # --- xlsx -------------------------------------------------------------------------------
 
 

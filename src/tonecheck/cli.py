@@ -101,7 +101,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print it as JSON")
 
     p = sub.add_parser("train", help="train a model on labelled posts", parents=[common])
-    p.add_argument("--data", action="append", help=f"CSV/JSONL/xlsx with text,label[,split] (repeatable; default: {DEFAULT_AUTHORED})")
+    p.add_argument("--data", action="append",
+                   help=f"CSV/JSONL/xlsx with text,label[,split] (repeatable; default: {DEFAULT_AUTHORED})")
     p.add_argument("--real-labels", default=DEFAULT_REAL_LABELS, help="id,label[,split] file of real posts ('' to skip)")
     p.add_argument("--real-texts", default=DEFAULT_REAL_TEXTS, help="folder of id,text files (or one file) the real labels are joined with")
     p.add_argument("--output", default="tonecheck-model", help="folder to write the model into (tonecheck.skops, .npz and .json)")
@@ -483,7 +484,8 @@ def _cmd_info(args: argparse.Namespace) -> int:
         counts = trained.get("labels") or {}
         print(f"trained on: {trained.get('posts', '?')} posts (" + ", ".join(f"{k} {v}" for k, v in counts.items()) + ")")
         if trained.get("files"):
-            print(f"  files: {', '.join(map(str, trained['files']))}" + ("; all splits" if trained.get("all_splits") else "; train split"))
+            splits = "all splits" if trained.get("all_splits") else "train split"
+            print(f"  files: {', '.join(map(str, trained['files']))}; {splits}")
         if trained.get("data_sha256"):
             print(f"  data SHA-256: {trained['data_sha256']}")
     metrics = meta.get("metrics") or {}

@@ -536,11 +536,14 @@ def _open_jsonl(f: IO[str], name: str, note: Callable[[str], None]) -> Table:
             n += 1
             if n == 1:
                 line = line.lstrip("\ufeff")
+                if line.lstrip().startswith("["):
+                    raise InputError(f"{name} holds a JSON array, not JSON Lines (one object per line); "
+                                     "convert it first, e.g. jq -c '.[]'")
             if not line.strip():
                 continue
             constants: list[str] = []
             try:
-                obj = json.loads(line, parse_constant=lambda c: constants.append(c))  # NaN, ±Infinity: null
+                obj = json.loads(line, parse_constant=constants.append)  # NaN, ±Infinity: null (noted once)
             except json.JSONDecodeError as e:
                 yield Record(n, {}, f"not valid JSON ({e.msg}, column {e.colno})")
                 continue
