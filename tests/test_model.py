@@ -246,3 +246,20 @@ def test_a_decompression_bomb_is_refused_before_it_is_inflated(tiny_model_dir, t
 
     with pytest.raises(ModelFileError, match=r"array padding.npy would take 314,5\d\d,\d\d\d bytes; at most 268,435,456"):
         load_model(_tampered_copy(tiny_model_dir, tmp_path, bomb))
+
+
+@pytest.mark.parametrize("key, value", [("versions", "1.0"), ("labels", "tone-deaf"), ("engine_file", 3),
+                                        ("review_threshold", "high"), ("versions", {"spacy": 3})])
+def test_malformed_metadata_is_a_model_file_error(tiny_model_dir, tmp_path, key, value):
+    import json
+    import shutil
+
+    from tonecheck import ModelFileError, load_model
+
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, folder)
+    meta = json.loads((folder / "tonecheck.json").read_text())
+    meta[key] = value
+    (folder / "tonecheck.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelFileError, match=f"'{key}' must"):
+        load_model(folder)

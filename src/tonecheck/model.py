@@ -278,6 +278,7 @@ def _read_metadata(path: str | os.PathLike[str]) -> tuple[Path, Path, dict[str, 
             f"{json_path}: metadata schema {meta.get('schema_version') if isinstance(meta, dict) else None!r} "
             f"is not {SCHEMA_VERSION}; retrain with `tonecheck train`"
         )
+    _check_metadata_types(meta, json_path)
     ours = library_versions()
     theirs = meta.get("versions", {})
     for lib in ("scikit-learn", "spacy"):
@@ -297,6 +298,23 @@ def _read_metadata(path: str | os.PathLike[str]) -> tuple[Path, Path, dict[str, 
             "retrain it with `tonecheck train`"
         )
     return skops_path, json_path, meta
+
+
+# What each metadata field must be: a hand-edited or truncated tonecheck.json is a
+# ModelFileError naming the field, not an AttributeError deep in the loader.
+_METADATA_TYPES: dict[str, tuple[type, ...]] = {
+    "versions": (dict,), "labels": (list,), "model_file": (str,), "sha256": (str,),
+    "engine_file": (str,), "engine_sha256": (str,), "review_threshold": (int, float), "scope_threshold": (int, float),
+}
+
+
+def _check_metadata_types(meta: dict[str, Any], json_path: Path) -> None:
+    for key, types in _METADATA_TYPES.items():
+        if key in meta and (not isinstance(meta[key], types) or isinstance(meta[key], bool)):
+            raise ModelFileError(f"{json_path}: {key!r} must be {' or '.join(t.__name__ for t in types)}, "
+                                 f"not {type(meta[key]).__name__}; the metadata was edited or damaged")
+    if "versions" in meta and not all(isinstance(v, str) for v in meta["versions"].values()):
+        raise ModelFileError(f"{json_path}: 'versions' must map library names to version strings")
 
 
 def _check_hash(path: Path, expected: Any, json_path: Path) -> None:
