@@ -101,6 +101,10 @@ def _one(driver, selector):
     return found[0]
 
 
+def _console_errors(driver):
+    return [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+
+
 def _type_draft(driver, text):
     """Type like a person, count the requests the page sends, wait for the answer to `text`."""
     box = _one(driver, "#draft")
@@ -131,6 +135,7 @@ def test_typing_a_tone_deaf_draft_shows_tone_deaf_and_highlights_its_words(drive
     assert [b.get_attribute("data-label") for b in bars] == ["tone-deaf", "preventive", "supportive", "promotional"]
     assert max(bars, key=lambda b: float(b.get_attribute("data-p"))).get_attribute("data-label") == "tone-deaf"
     assert not _one(driver, "#review-flag").is_displayed()
+    assert _console_errors(driver) == []  # no script error, nothing refused by the page's CSP
     driver.save_screenshot(str(shots / "live-page.png"))
 
 
@@ -236,6 +241,7 @@ def test_report_lists_risky_drafts_first(driver, report, shots):
     flagged = [k for k, (lab, rev) in enumerate(zip(labels, reviews)) if lab == "tone-deaf" and rev == "1"]
     assert flagged == list(range(len(flagged)))  # tone-deaf and to review: on top
     assert "63 brouillons" in _one(driver, "[data-role=count]").text
+    assert _console_errors(driver) == []
     driver.save_screenshot(str(shots / "review-report.png"))
 
 
@@ -297,6 +303,13 @@ def test_summary_bar_filters_the_list(driver, report):
     _one(driver, '[data-filter-label="preventive"]').click()
     assert {c.get_attribute("data-label") for c in _cards(driver)} == {"preventive"}
     assert _one(driver, "#f-label").get_attribute("value") == "preventive"
+
+
+def test_an_empty_report_says_so(driver, tmp_path):
+    write_report([], tmp_path / "empty.html")
+    _open_report(driver, tmp_path / "empty.html")
+    assert "Aucun brouillon" in _one(driver, "#cards").text
+    assert _console_errors(driver) == []
 
 
 def test_sort_by_a_column(driver, report):

@@ -189,3 +189,19 @@ def test_report_usage_errors_exit_2_naming_the_problem(drafts, tmp_path, capsys,
     assert cli.main(argv) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "drafts.html").exists()
+
+
+def test_serve_without_the_serve_extra_says_how_to_install_it(monkeypatch, capsys):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "fastapi", None)  # as if FastAPI were not installed
+    assert cli.main(["serve"]) == 2
+    assert "pip install 'tonecheck[serve]'" in capsys.readouterr().err
+
+
+def test_help_lists_report_and_serve(capsys):
+    assert cli.main(["--help"]) == 0
+    out = capsys.readouterr().out
+    assert "report" in out and "serve" in out
+    assert cli.main(["score", "--help"]) == 0
+    assert "--html PATH" in capsys.readouterr().out
