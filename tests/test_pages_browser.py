@@ -204,7 +204,7 @@ def report(tmp_path_factory):
     with open(ROOT / "data" / "authored.csv", encoding="utf-8", newline="") as f:
         posts = list(csv.DictReader(f))
     texts = [p["text"] for p in posts[::max(1, len(posts) // 60)]][:60]
-    texts += [HOSTILE, "🦠🦠 " + TONE_DEAF, " "]
+    texts += [HOSTILE, "🦠🦠 " + TONE_DEAF, " ", "Un immense merci à tous les soignants ❤️"]  # the search test looks for it
     results = list(tonecheck.assess_many(texts, errors="mark"))
     columns = [{"id": f"p{k:03d}", "date": f"2020-03-{10 + k % 20:02d}", "channel": ("instagram", "x", "facebook")[k % 3]}
                for k in range(len(texts))]
@@ -240,7 +240,7 @@ def test_report_lists_risky_drafts_first(driver, report, shots):
     assert labels[:n_tone_deaf] == ["tone-deaf"] * n_tone_deaf
     flagged = [k for k, (lab, rev) in enumerate(zip(labels, reviews)) if lab == "tone-deaf" and rev == "1"]
     assert flagged == list(range(len(flagged)))  # tone-deaf and to review: on top
-    assert "63 brouillons" in _one(driver, "[data-role=count]").text
+    assert f"{len(texts)} brouillons" in _one(driver, "[data-role=count]").text
     assert _console_errors(driver) == []
     driver.save_screenshot(str(shots / "review-report.png"))
 
@@ -317,7 +317,7 @@ def test_sort_by_a_column(driver, report):
     _open_report(driver, path)
     _select(driver, "#f-sort", "col:0:desc")
     first = _cards(driver)[0]
-    assert "p062" in first.text
+    assert f"p{len(texts) - 1:03d}" in first.text  # the last id sorts first, descending
 
 
 def test_a_20000_row_report_opens_and_pages_quickly(driver, tmp_path, shots):
