@@ -57,3 +57,13 @@ def test_replacing_the_shipped_model_with_less_data_is_refused(monkeypatch, tmp_
     posts = [Post(f"Merci aux soignants numéro {i}", lab) for i, lab in enumerate(["supportive"] * 3)]
     with pytest.raises(TrainingDataError, match="the shipped model was trained on .* posts, this run has 3"):
         training._refuse_less_data(posts, default_model_path().resolve())
+
+
+def test_the_report_recommends_nothing_without_real_posts():
+    from tonecheck.report import _recommendable, _selection_score
+
+    with_real = [{"real_cv_f1": 0.6, "authored_cv_f1": 0.9, "loco_mean": 0.9, "tone_deaf_recall": 0.9}]
+    without = [{"real_cv_f1": float("nan"), "loco_mean": 0.9, "tone_deaf_recall": 0.9},
+               {"real_cv_f1": float("nan"), "loco_mean": 0.5, "tone_deaf_recall": 0.5}]
+    assert _recommendable(with_real) and _selection_score(with_real[0]) > 0
+    assert not _recommendable(without)
