@@ -130,6 +130,8 @@ def run(name: str) -> tuple[str, dict, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from tonecheck.yardstick import format_summary
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="*", choices=sorted(CANDIDATES))
     parser.add_argument("--out", default=str(ROOT / "reports" / "real_yardstick.md"))
@@ -153,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     summaries = {}
     for name, summary, seconds in done:
         summaries[name] = summary
-        lines += __import__("tonecheck.yardstick", fromlist=["format_summary"]).format_summary(name, summary)
+        lines += format_summary(name, summary)
     lines += ["", "Candidates:", ""] + [f"- `{n}`: {CANDIDATES[n][0]}" for n in names]
     crisis_lines = ["", "## The quoted press posts by crisis (out-of-source predictions)", "",
                     "| candidate | crisis | in-scope posts | macro-F1 [95 % CI] |", "|---|---|---|---|"]
