@@ -81,17 +81,17 @@ def machine_ceiling(repeat: int, n: int = 4_000_000) -> float:
 def clear_caches(model, *, texts_only: bool = False) -> None:
     """Forget every text seen (the per-text tokenizer caches) and, unless ``texts_only``,
     every word and chunk (the engine's n-gram and token caches)."""
-    from tonecheck.features import tokenize
+    from tonecheck.reading import tokenize
 
     tokenize.cache_clear()
     model.engine.read.cache_clear(texts_only=texts_only)
     if not texts_only:
-        model.engine._char_cache.clear()
+        model.engine.space.clear_cache()
 
 
 def full_pipeline_features(nlp, featurizer, texts):
     """The baseline: every component of fr_core_news_sm, one nlp() call per post, lemmas from it."""
-    from tonecheck.features import tokenize
+    from tonecheck.reading import tokenize
 
     analyses, terms = [], []
     for text in texts:
@@ -118,6 +118,9 @@ def main() -> int:
     from tonecheck.labels import LABELS
 
     model = tonecheck.load_model()
+    from tonecheck.training.fitted import read_model
+
+    fitted = read_model(model.path)[0]  # the scikit-learn estimators behind it
     texts = captions(args.posts)
     words = [len(t.split()) for t in texts]
     print(f"{len(texts):,} captions, median {statistics.median(words):.0f} words; "
@@ -142,7 +145,7 @@ def main() -> int:
         base_part = part[: args.baseline_posts // args.rounds] if args.baseline_posts else part
         clear_caches(model, texts_only=True)
         t0 = time.perf_counter()
-        model.model.predict_proba(full_pipeline_features(nlp, model.model.featurizer, base_part))
+        fitted.predict_proba(full_pipeline_features(nlp, fitted.featurizer, base_part))
         rates["base"].append(len(base_part) / (time.perf_counter() - t0))
         for key, n_process in (("one", 1), ("two", 2)):
             clear_caches(model, texts_only=True)
@@ -211,13 +214,13 @@ def main() -> int:
     if REAL_TEXTS.is_file():
         from sklearn.metrics import f1_score
 
-        from tonecheck.corpus import read_real_posts
+        from tonecheck.training.corpus import read_real_posts
 
         test = [p for p in read_real_posts(ROOT / "data" / "real_labels.csv", REAL_TEXTS)
                 if p.split == "test" and p.label != "none"]
         y = [p.label for p in test]
-        fast = model.model.predict_proba(model.model.featurizer.transform([p.text for p in test]))
-        full = model.model.predict_proba(full_pipeline_features(nlp, model.model.featurizer, [p.text for p in test]))
+        fast = fitted.predict_proba(fitted.featurizer.transform([p.text for p in test]))
+        full = fitted.predict_proba(full_pipeline_features(nlp, fitted.featurizer, [p.text for p in test]))
         f_fast = f1_score(y, np.asarray(LABELS)[fast.argmax(1)], average="macro", labels=sorted(set(y)))
         f_full = f1_score(y, np.asarray(LABELS)[full.argmax(1)], average="macro", labels=sorted(set(y)))
         rows.append((f"macro-F1, real-tweet test split (n={len(y)}): fast path vs full pipeline",

@@ -9,7 +9,7 @@ import collections
 import json
 import sys
 
-from tonecheck.corpus import near_duplicates
+from tonecheck.training.corpus import near_duplicates
 
 LABELS = {"supportive", "promotional", "tone-deaf", "preventive", "none"}
 CRISES = {"pandemic", "heatwave", "flood", "wildfire", "storm", "terror_attack", "strike",

@@ -7,7 +7,7 @@ import collections
 import csv
 import pathlib
 
-from tonecheck.corpus import near_duplicate_rate
+from tonecheck.training.corpus import near_duplicate_rate
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 LABELS = ["supportive", "promotional", "tone-deaf", "preventive", "none"]

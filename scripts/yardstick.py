@@ -34,8 +34,8 @@ CANDIDATES = {
     "no-lemmas": ("spaCy tokens without lemmas", {"lemmas": False}, "links"),
     "no-lemmas-no-cues": ("spaCy tokens, no lemmas, no cues", {"lemmas": False, "cues": False}, "links"),
     "no-lemmas-no-links": ("spaCy tokens, no lemmas, links and mentions removed", {"lemmas": False}, "no-links"),
-    "raw-text": ("no social-media normalisation (URLs, hashtags, codes, prices as written)", {}, "raw-text"),
-    "raw-text-no-lemmas": ("no normalisation, no lemmas", {"lemmas": False}, "raw-text"),
+    "raw-text": ("no social-media normalisation (URLs, hashtags, codes, prices as written)", {"text_rules": "plain"}, "links"),
+    "raw-text-no-lemmas": ("no normalisation, no lemmas", {"lemmas": False, "text_rules": "plain"}, "links"),
     "no-hashtag-split": ("hashtags kept whole", {}, "without:split_hashtags"),
     "no-placeholders": ("no URL/mention/code/price/percent placeholders",
                         {}, "without:replace_urls,replace_mentions,replace_promo_codes,replace_prices,replace_percentages"),
@@ -69,7 +69,7 @@ def without_rules(*names: str) -> None:
 
 
 def load_posts():  # noqa: ANN201
-    from tonecheck.corpus import read_posts, read_real_posts
+    from tonecheck.training.corpus import read_posts, read_real_posts
 
     return read_posts(ROOT / "data" / "authored.csv") + read_real_posts(ROOT / "data" / "real_labels.csv", REAL_TEXTS)
 
@@ -82,7 +82,7 @@ def plain_peer(posts):  # noqa: ANN001, ANN201
     from sklearn.linear_model import LogisticRegression
 
     from tonecheck.labels import OUT_OF_SCOPE
-    from tonecheck.yardstick import SourceResult, real_source
+    from tonecheck.training.yardstick import SourceResult, real_source
 
     results = []
     for source in sorted({s for s in map(real_source, posts) if s}):
@@ -105,9 +105,8 @@ def plain_peer(posts):  # noqa: ANN001, ANN201
 
 
 def run(name: str) -> tuple[str, dict, float]:
-    from tonecheck.features import TextFeaturizer, build_lemma_table, used_special_cases
-    from tonecheck.train import TrainConfig
-    from tonecheck.yardstick import leave_one_source_out, summarise
+    from tonecheck.training.train import TrainConfig, prepare
+    from tonecheck.training.yardstick import leave_one_source_out, summarise
 
     t0 = time.perf_counter()
     _, changes, variant = CANDIDATES[name]
@@ -122,15 +121,14 @@ def run(name: str) -> tuple[str, dict, float]:
         results = plain_peer(posts)
     else:
         config = replace(TrainConfig(), **changes)
-        texts = [p.text for p in posts]
-        analyses = TextFeaturizer(tokenizer=config.tokenizer).analyse(texts)
-        results = leave_one_source_out(posts, config, analyses=analyses, lemma_table=build_lemma_table(texts),
-                                       special_cases=used_special_cases(texts), say=lambda *a: None)
+        ready = prepare([p.text for p in posts], config)
+        results = leave_one_source_out(posts, config, analyses=ready.analyses, lemma_table=ready.lemma_table,
+                                       special_cases=ready.special_cases, say=lambda *a: None)
     return name, summarise(results), time.perf_counter() - t0
 
 
 def main(argv: list[str] | None = None) -> int:
-    from tonecheck.yardstick import format_summary
+    from tonecheck.training.yardstick import format_summary
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="*", choices=sorted(CANDIDATES))

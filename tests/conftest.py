@@ -15,7 +15,7 @@ REAL_TEXTS = ROOT.parent / "shared" / "data" / "real" / "confinement_2020_fr.csv
 @pytest.fixture(scope="session")
 def tiny_posts():
     """A small, fixed, balanced sample of the authored corpus (50 per label, 30 none)."""
-    from tonecheck.corpus import read_posts
+    from tonecheck.training.corpus import read_posts
 
     posts = [p for p in read_posts(AUTHORED) if p.split == "train"]
     wanted = {"supportive": 50, "promotional": 50, "tone-deaf": 50, "preventive": 50, "none": 30}
@@ -30,12 +30,12 @@ def tiny_posts():
 @pytest.fixture(scope="session")
 def tiny_model_dir(tiny_posts, tmp_path_factory):
     """A tiny model, fitted and saved the way `tonecheck train` does, in a temporary folder."""
-    from tonecheck.model import save_model
-    from tonecheck.train import TrainConfig, fit_model
+    from tonecheck.training.fitted import save_model
+    from tonecheck.training.train import TrainConfig, fit_model
 
     model = fit_model(tiny_posts, TrainConfig(char_ngrams=(3, 4), calibration_folds=3))
     folder = tmp_path_factory.mktemp("tiny-model")
-    save_model(model, folder / "tonecheck.skops", metadata={"note": "test fixture"})
+    save_model(model, folder, metadata={"note": "test fixture"})
     return folder
 
 

@@ -3,7 +3,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tonecheck import Assessment, EmptyTextError, Label, TextTooLongError, assess, assess_many
+from tonecheck import (
+    Assessment,
+    EmptyTextError,
+    Label,
+    TextTooLongError,
+    assess,
+    assess_many,
+)
 from tonecheck.assess import MAX_TEXT_LENGTH
 from tonecheck.labels import LABELS
 
@@ -163,12 +170,14 @@ def test_importing_tonecheck_loads_neither_spacy_nor_sklearn():
 
 
 def test_assessing_with_the_shipped_model_imports_neither_sklearn_nor_scipy():
-    """Predictions run on the engine: scikit-learn, scipy and skops stay out of start-up."""
+    """Predictions run on the engine: scikit-learn, scipy, skops, pandas and the training
+    subpackage stay out of start-up, and out of scoring a file."""
     import subprocess
     import sys
 
-    code = ("import sys, tonecheck; tonecheck.assess('Merci aux soignants'); "
-            "print(sorted(m for m in ('sklearn','scipy','skops') if m in sys.modules))")
+    heavy = "('sklearn','scipy','skops','pandas','matplotlib')"
+    code = ("import sys, tonecheck, tonecheck.batch; tonecheck.assess('Merci aux soignants'); "
+            f"print(sorted(m for m in sys.modules if m.split('.')[0] in {heavy} or m.startswith('tonecheck.training')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 

@@ -166,7 +166,7 @@ def test_interrupted_score_leaves_no_file_that_looks_finished(tmp_path, monkeypa
     src = _write_csv(tmp_path / "in.csv", ["text"], [[f"Merci aux soignants n°{i}"] for i in range(50)])
     out = tmp_path / "o.csv"
     calls = {"n": 0}
-    real = batch._assess_checked
+    real = batch.score_texts
 
     def flaky(texts, model):
         calls["n"] += 1
@@ -174,7 +174,7 @@ def test_interrupted_score_leaves_no_file_that_looks_finished(tmp_path, monkeypa
             raise KeyboardInterrupt
         return real(texts, model)
 
-    monkeypatch.setattr(batch, "_assess_checked", flaky)
+    monkeypatch.setattr(batch, "score_texts", flaky)
     assert cli.main(["score", str(src), "-o", str(out), "--batch-size", "10", *model_arg]) == 130
     assert not out.exists()
     assert [p.name for p in tmp_path.iterdir()] == ["in.csv"]
@@ -338,7 +338,7 @@ def test_unwritable_output_exits_3_before_scoring(tmp_path, capsys, monkeypatch,
     (tmp_path / "folder").mkdir()
     (tmp_path / "file.csv").write_text("x")
     src = _write_csv(tmp_path / "in.csv", ["text"], [["Merci"]])
-    monkeypatch.setattr(batch, "_assess_checked", lambda *a: pytest.fail("scored before the output was checked"))
+    monkeypatch.setattr(batch, "score_texts", lambda *a: pytest.fail("scored before the output was checked"))
     assert cli.main(["score", str(src), "-o", str(tmp_path / output), *model_arg]) == 3
     assert message in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file.csv", "folder", "in.csv"]
@@ -350,7 +350,7 @@ def test_internal_error_is_one_line_exit_4_traceback_only_with_debug(tmp_path, c
     def broken(texts, model):
         raise ZeroDivisionError("boom")
 
-    monkeypatch.setattr(batch, "_assess_checked", broken)
+    monkeypatch.setattr(batch, "score_texts", broken)
     src = _write_csv(tmp_path / "in.csv", ["text"], [["Merci"]])
     assert cli.main(["score", str(src), "-o", str(tmp_path / "o.csv"), *model_arg]) == 4
     err = capsys.readouterr().err

@@ -2,8 +2,8 @@ import json
 
 import pytest
 
-from tonecheck.corpus import Post, read_posts, read_real_posts, validate_posts
 from tonecheck.errors import TrainingDataError
+from tonecheck.training.corpus import Post, read_posts, read_real_posts, validate_posts
 
 
 def _posts(n=10, **extra):
@@ -66,7 +66,7 @@ def test_real_posts_join_ids_with_texts(tmp_path):
 
 def test_training_refuses_over_length_texts_and_extra_fields(tmp_path):
     from tonecheck import MAX_TEXT_LENGTH, TrainingDataError
-    from tonecheck.corpus import read_posts, validate_posts
+    from tonecheck.training.corpus import read_posts, validate_posts
 
     path = tmp_path / "posts.csv"
     rows = ["text,label"] + [f"Merci aux soignants {i},supportive" for i in range(3)]
@@ -81,7 +81,7 @@ def test_training_refuses_over_length_texts_and_extra_fields(tmp_path):
 
 
 def test_duplicates_are_dropped_once_each():
-    from tonecheck.corpus import Post, without_duplicates
+    from tonecheck.training.corpus import Post, without_duplicates
 
     posts = [Post("Merci  aux soignants", "supportive"), Post("merci aux soignants", "supportive"),
              Post("Lavez-vous les mains", "preventive")]
@@ -91,7 +91,7 @@ def test_duplicates_are_dropped_once_each():
 
 def test_train_checks_the_output_folder_before_fitting(tmp_path):
     from tonecheck import ModelFileError
-    from tonecheck.train import train_and_save
+    from tonecheck.training.train import train_and_save
 
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")

@@ -6,10 +6,10 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import AUTHORED, REAL_LABELS, REAL_TEXTS, ROOT
-from tonecheck.corpus import DATA_LABELS, near_duplicate_rate
+
 from tonecheck.labels import LABELS
+from tonecheck.training.corpus import DATA_LABELS, near_duplicate_rate
 
 FIELDS = ["id", "text", "label", "crisis", "author", "platform", "sector", "pair_id", "split", "inspired_by"]
 CRISES = {"pandemic", "heatwave", "flood", "wildfire", "storm", "terror_attack", "strike",

@@ -3,12 +3,18 @@
 import numpy as np
 import pytest
 
-from tonecheck.engine import Engine
+from tonecheck.engine_file import (
+    STORED,
+    engine_from_bytes,
+    engine_to_bytes,
+    stored_fields,
+)
+from tonecheck.model_folder import read_metadata
 
 
 def test_engine_round_trips_through_its_npz(tiny_model, tiny_posts):
     engine = tiny_model.engine
-    again = Engine.from_bytes(engine.to_bytes())
+    again = engine_from_bytes(engine_to_bytes(engine))
     texts = [p.text for p in tiny_posts[:30]]
     a, b = engine.run(texts), again.run(texts)
     assert np.array_equal(a.proba, b.proba)
@@ -18,7 +24,7 @@ def test_engine_round_trips_through_its_npz(tiny_model, tiny_posts):
 
 
 def test_npz_holds_no_pickled_objects(tiny_model_dir):
-    with np.load(tiny_model_dir / "tonecheck.npz", allow_pickle=False) as npz:
+    with np.load(read_metadata(tiny_model_dir).engine_path, allow_pickle=False) as npz:
         assert all(npz[name].dtype != object for name in npz.files)
 
 
@@ -32,7 +38,7 @@ def test_posts_without_features_in_a_batch(tiny_model):
         alone = engine.run([text])
         assert np.array_equal(alone.proba[0], batch.proba[i])
         assert np.array_equal(alone.token_weights[0], batch.token_weights[i])
-    intercept_only = np.exp(engine.intercept - engine.intercept.max())
+    intercept_only = np.exp(engine.scorer.intercept - engine.scorer.intercept.max())
     assert np.allclose(batch.proba[0], intercept_only / intercept_only.sum())
 
 
@@ -40,7 +46,7 @@ def test_a_wrong_format_or_label_set_is_refused(tiny_model, tmp_path):
     import io
     import json
 
-    blob = tiny_model.engine.to_bytes()
+    blob = engine_to_bytes(tiny_model.engine)
     with np.load(io.BytesIO(blob), allow_pickle=False) as npz:
         arrays = {k: npz[k] for k in npz.files}
     params = json.loads(arrays["params"].tobytes().decode())
@@ -49,7 +55,7 @@ def test_a_wrong_format_or_label_set_is_refused(tiny_model, tmp_path):
     path = tmp_path / "bad.npz"
     np.savez(path, **arrays)
     with pytest.raises(ValueError, match="labels"):
-        Engine.from_bytes(path)
+        engine_from_bytes(path)
 
 
 def test_engine_pickles_for_spawned_workers_without_its_caches(tiny_model, tiny_posts):
@@ -59,5 +65,48 @@ def test_engine_pickles_for_spawned_workers_without_its_caches(tiny_model, tiny_
     texts = [p.text for p in tiny_posts[:10]]
     before = engine.run(texts).proba
     again = pickle.loads(pickle.dumps(engine))
-    assert again._char_cache == {}
+    assert again.space._char_cache == {}
     assert np.array_equal(again.run(texts).proba, before)
+
+
+def test_the_file_declaration_names_every_field_it_must_keep():
+    """Each stored class's init fields are declared in STORED, so none is written and not read."""
+    assert {c: set(fields) for c, (_, fields) in STORED.items()} == stored_fields()
+
+
+def test_a_format_1_engine_is_refused_with_how_to_retrain(tiny_model, tmp_path):
+    import io
+    import json
+
+    from tonecheck.errors import ModelVersionError
+
+    with np.load(io.BytesIO(engine_to_bytes(tiny_model.engine)), allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    arrays["params"] = np.frombuffer(json.dumps({"format": 1}).encode(), dtype=np.uint8)
+    np.savez(tmp_path / "old.npz", **arrays)
+    with pytest.raises(ModelVersionError, match="engine format 1 is not 2.*tonecheck train"):
+        engine_from_bytes(tmp_path / "old.npz")
+
+
+def test_mismatched_shapes_are_refused(tiny_model, tmp_path):
+    import io
+
+    with np.load(io.BytesIO(engine_to_bytes(tiny_model.engine)), allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    arrays["scorer.coef"] = arrays["scorer.coef"][:, :-1]
+    np.savez(tmp_path / "cut.npz", **arrays)
+    with pytest.raises(ValueError, match="scope_coef has .* weights for .* features|weights for .* features"):
+        engine_from_bytes(tmp_path / "cut.npz")
+
+
+def test_text_rules_are_stored_and_used(tiny_posts):
+    """A model trained on text as written keeps its rule set: URLs are not placeholders there."""
+    from tonecheck.training.export import engine_of
+    from tonecheck.training.train import TrainConfig, fit_model
+
+    model = fit_model(tiny_posts, TrainConfig(char_ngrams=None, text_rules="plain"), with_scope=False)
+    engine = engine_from_bytes(engine_to_bytes(engine_of(model)))
+    assert engine.reading.text_rules == ("strip_invisible", "strip_controls", "collapse_whitespace")
+    text = "Merci à tous https://t.co/x #MerciAuxSoignants"
+    assert engine.analyse([text])[0].normalised == text
+    assert np.array_equal(engine.run([text]).proba, engine_of(model).run([text]).proba)

@@ -27,7 +27,7 @@ def labelled(tmp_path):
 
 
 def test_evaluate_uses_the_test_split_by_default(labelled, tiny_model_dir, capsys):
-    from tonecheck.evaluation import evaluate_file
+    from tonecheck.training.evaluation import evaluate_file
 
     assert evaluate_file(_args(labelled, tiny_model_dir)) == 0
     out = capsys.readouterr().out
@@ -37,7 +37,7 @@ def test_evaluate_uses_the_test_split_by_default(labelled, tiny_model_dir, capsy
 
 
 def test_evaluate_warns_when_texts_were_trained_on(labelled, tiny_model_dir, tmp_path, capsys):
-    from tonecheck.evaluation import evaluate_file, text_key
+    from tonecheck.training.evaluation import evaluate_file, text_key
 
     model = tmp_path / "model"
     shutil.copytree(tiny_model_dir, model)
@@ -50,9 +50,9 @@ def test_evaluate_warns_when_texts_were_trained_on(labelled, tiny_model_dir, tmp
 
 def test_replacing_the_shipped_model_with_less_data_is_refused(monkeypatch, tmp_path):
     from tonecheck import TrainingDataError
-    from tonecheck import train as training
-    from tonecheck.corpus import Post
-    from tonecheck.model import default_model_path
+    from tonecheck.model_folder import default_model_path
+    from tonecheck.training import train as training
+    from tonecheck.training.corpus import Post
 
     posts = [Post(f"Merci aux soignants numéro {i}", lab) for i, lab in enumerate(["supportive"] * 3)]
     with pytest.raises(TrainingDataError, match="the shipped model was trained on .* posts, this run has 3"):
@@ -60,7 +60,7 @@ def test_replacing_the_shipped_model_with_less_data_is_refused(monkeypatch, tmp_
 
 
 def test_the_report_recommends_nothing_without_real_posts():
-    from tonecheck.report import _recommendable, _selection_score
+    from tonecheck.training.report import _recommendable, _selection_score
 
     with_real = [{"real_cv_f1": 0.6, "authored_cv_f1": 0.9, "loco_mean": 0.9, "tone_deaf_recall": 0.9}]
     without = [{"real_cv_f1": float("nan"), "loco_mean": 0.9, "tone_deaf_recall": 0.9},

@@ -13,7 +13,14 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from tonecheck import assess, assess_many
-from tonecheck.normalise import _PERCENT, _PRICE, _PROMO_CODE, _is_code, normalise, normalise_with_offsets
+from tonecheck.normalise import (
+    _PERCENT,
+    _PRICE,
+    _PROMO_CODE,
+    _is_code,
+    normalise,
+    normalise_with_offsets,
+)
 
 # The patterns as they were before they were made linear: references for what must still match.
 OLD_PERCENT = re.compile(r"(-\s?)?\d+(?:[.,]\d+)?\s?(?:%|pour\s?cent\b|pourcents?\b)", re.I)
@@ -90,7 +97,7 @@ def test_evidence_offsets_point_at_the_words_after_eszett(tiny_model):
 
 
 def test_a_long_run_with_no_white_space_is_read_in_windows(tiny_model):
-    from tonecheck.tokens import MAX_CHUNK
+    from tonecheck.reading import MAX_CHUNK
 
     text = "merci " + "!?" * (3 * MAX_CHUNK) + " aux soignants"
     result = assess(text, model=tiny_model)

@@ -1,6 +1,6 @@
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-import pytest
 
 from tonecheck import normalise as n
 

@@ -67,7 +67,12 @@ def live_url():
     pytest.importorskip("uvicorn", reason="the serve extra is not installed: pip install 'tonecheck[serve]'")
     import uvicorn
 
-    from tonecheck.pages.server import _loopback_names, bind_socket, create_app, page_url
+    from tonecheck.pages.server import (
+        _loopback_names,
+        bind_socket,
+        create_app,
+        page_url,
+    )
 
     sock = bind_socket("127.0.0.1", 0)
     server = uvicorn.Server(uvicorn.Config(create_app(allowed_hosts=_loopback_names("127.0.0.1")), log_level="warning", lifespan="off"))

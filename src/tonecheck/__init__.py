@@ -10,7 +10,16 @@ from __future__ import annotations
 import logging
 from importlib.metadata import PackageNotFoundError, version
 
-from tonecheck.assess import MAX_TEXT_LENGTH, Assessment, Evidence, Model, ReviewPolicy, assess, assess_many, load_model
+from tonecheck.assess import (
+    MAX_TEXT_LENGTH,
+    Assessment,
+    Evidence,
+    Model,
+    ReviewPolicy,
+    assess,
+    assess_many,
+    load_model,
+)
 from tonecheck.errors import (
     EmptyTextError,
     ModelFileError,

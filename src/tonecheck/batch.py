@@ -13,12 +13,12 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from tonecheck.assess import Assessment, Model, _assess_checked, _assessment, _resolve, _work, _worker_pool, check_text
+from tonecheck.results import Assessment
+from tonecheck.runtime import Model, assessment_of, check_text, in_order, resolve_model, score_texts
 from tonecheck.labels import LABELS
 from tonecheck.tables import (
     InputError,
@@ -173,7 +173,7 @@ def score_file(
                              "columns, the names tonecheck adds; rename one of them")
         out_delimiter = ";" if excel else "\t" if str(dst).lower().endswith((".tsv", ".tab")) else table.delimiter or ","
         with open_writer(dst, out_fmt, [*header, *names], delimiter=out_delimiter, bom=excel) as writer:
-            loaded = _resolve(model)  # after the output is known to be writable: loading takes a second
+            loaded = resolve_model(model)  # after the output is known to be writable: loading takes a second
             state = _Writing(writer, header, names, table, summary, max_error_lines, on_row, on_note)
             scored = _scored(_chain(first, batches), loaded, jobs)
             with contextlib.closing(scored):
@@ -291,8 +291,6 @@ def _to_score(rows: list[_Row]) -> list[_Row]:
     return todo
 
 
-# Everything batch.py uses of tonecheck.assess beyond its public API is in these two
-# functions (_assess_checked, _assessment, _work, _worker_pool).
 def _scored(batches: Iterator[list[_Row]], model: Model, jobs: int) -> Iterator[list[_Row]]:
     """The batches, in order, each row holding its assessment or its error.
 
@@ -304,44 +302,25 @@ def _scored(batches: Iterator[list[_Row]], model: Model, jobs: int) -> Iterator[
         for batch in batches:
             todo = _to_score(batch)
             if todo:
-                for row, result in zip(todo, _assess_checked([r.text for r in todo], model)):  # type: ignore[misc]
+                for row, result in zip(todo, score_texts([r.text for r in todo], model)):  # type: ignore[misc]
                     row.result = result
             yield batch
         return
     from concurrent.futures.process import BrokenProcessPool
 
+    def finish(item: tuple[list[_Row], list[_Row]], results: list[Any]) -> list[_Row]:
+        batch, todo = item
+        for row, result in zip(todo, results):
+            row.result = assessment_of(result)
+        return batch
+
     try:
-        yield from _scored_in_processes(batches, model, jobs)
+        yield from in_order(((b, _to_score(b)) for b in batches), lambda item: [r.text for r in item[1]],  # type: ignore[misc]
+                            finish, model, jobs, first_submit=lambda: _signals_blocked(True))
     except BrokenProcessPool as e:  # from submit() or result(): the pool is unusable either way
         raise WorkerError(
             "a worker process stopped without finishing its batch (killed, or out of memory?)"
         ) from e
-
-
-def _scored_in_processes(batches: Iterator[list[_Row]], model: Model, jobs: int) -> Iterator[list[_Row]]:
-    with _worker_pool(model, jobs) as pool:
-        pending: deque = deque()
-
-        def done() -> list[_Row]:
-            batch, todo, future = pending.popleft()
-            if future is not None:
-                for row, result in zip(todo, future.result()):
-                    row.result = _assessment(result)
-            return batch
-
-        first = True
-        for batch in batches:
-            todo = _to_score(batch)
-            future = None
-            if todo:
-                with _signals_blocked(first):  # the first submit forks the workers
-                    future = pool.submit(_work, [r.text for r in todo])
-                first = False
-            pending.append((batch, todo, future))
-            if len(pending) >= 2 * jobs:
-                yield done()
-        while pending:
-            yield done()
 
 
 @contextlib.contextmanager

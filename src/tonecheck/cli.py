@@ -92,7 +92,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--table", action="store_true", help="print a readable table of the results")
     p.add_argument("--model", help="a model saved by `tonecheck train`")
     p.add_argument("--no-progress", action="store_true", help="never show a progress bar")
-    from tonecheck.pages.commands import add_commands, add_score_options  # pages: report, serve, score --html
+    from tonecheck.pages.commands import (  # pages: report, serve, score --html
+        add_commands,
+        add_score_options,
+    )
 
     add_score_options(p)
 
@@ -105,7 +108,7 @@ def _parser() -> argparse.ArgumentParser:
                    help=f"CSV/JSONL/xlsx with text,label[,split] (repeatable; default: {DEFAULT_AUTHORED})")
     p.add_argument("--real-labels", default=DEFAULT_REAL_LABELS, help="id,label[,split] file of real posts ('' to skip)")
     p.add_argument("--real-texts", default=DEFAULT_REAL_TEXTS, help="folder of id,text files (or one file) the real labels are joined with")
-    p.add_argument("--output", default="tonecheck-model", help="folder to write the model into (tonecheck.skops, .npz and .json)")
+    p.add_argument("--output", default="tonecheck-model", help="folder to write the model into (tonecheck.json and the two data files it names)")
     p.add_argument("--force", action="store_true", help="overwrite an existing model there")
     p.add_argument("--all-splits", action="store_true", help="train on train and test splits (default: train only)")
     p.add_argument("--allow-less-data", action="store_true",
@@ -502,7 +505,7 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from tonecheck.train import train_and_save
+    from tonecheck.training.train import train_and_save
 
     train_and_save(
         data=args.data or [DEFAULT_AUTHORED],
@@ -519,10 +522,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     if args.data:
-        from tonecheck.evaluation import evaluate_file
+        from tonecheck.training.evaluation import evaluate_file
 
         return evaluate_file(args)
-    from tonecheck.report import write_report
+    from tonecheck.training.report import write_report
 
     return write_report(args)
 

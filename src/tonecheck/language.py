@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from tonecheck.tokens import Analysis
+from tonecheck.reading import Analysis
 
 __all__ = ["looks_french"]
 

@@ -11,12 +11,16 @@ from, so that evidence found in the normalised text can be pointed at in the ori
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 __all__ = [
+    "RULE_NAMES",
+    "RULE_SETS",
+    "rule_set",
     "Normalised",
     "normalise",
     "normalise_with_offsets",
@@ -235,7 +239,8 @@ def _may_have_spaces(text: str) -> bool:
 
 # The rules in the order they run, each with its cheap test. URLs go before hashtags and
 # mentions (a URL may hold '#' or '@'); promo codes before prices (a code may end in digits).
-_RULES: list[tuple[str, re.Pattern[str], _Rule, Callable[[str], bool]]] = [
+_Entry = tuple[str, re.Pattern[str], _Rule, Callable[[str], bool]]
+_RULES: list[_Entry] = [
     ("strip_invisible", _INVISIBLE, _nothing, _always),
     ("strip_controls", _CONTROL, _space, _always),
     ("replace_urls", _URL, _token(URL_TOKEN), _may_have_url),
@@ -249,6 +254,44 @@ _RULES: list[tuple[str, re.Pattern[str], _Rule, Callable[[str], bool]]] = [
     ("collapse_whitespace", _SPACES, lambda m: [(" ", m.start(), m.end())], _may_have_spaces),
 ]
 _RULE_BY_NAME = {name: (pattern, rule) for name, pattern, rule, _ in _RULES}
+#: Every rule's name, in the order the rules run.
+RULE_NAMES: tuple[str, ...] = tuple(name for name, *_ in _RULES)
+#: The rule sets a model can be trained with (a model file stores the names it used):
+#: ``social`` is every rule; ``plain`` keeps the text as written, only removing invisible and
+#: control characters and collapsing white space.
+RULE_SETS: dict[str, tuple[str, ...]] = {
+    "social": RULE_NAMES,
+    "plain": ("strip_invisible", "strip_controls", "collapse_whitespace"),
+}
+_HIDDEN_RULES = ("strip_invisible", "strip_controls")
+
+
+@functools.lru_cache(maxsize=16)
+def _selected(rules: tuple[str, ...]) -> tuple[tuple[_Entry, ...], tuple[_Entry, ...]]:
+    """The rules named, in running order: all of them, and those left once a text is known
+    to hold no invisible or control character."""
+    unknown = sorted(set(rules) - set(RULE_NAMES))
+    if unknown:
+        raise ValueError(f"unknown text rule(s) {unknown}; the rules are {list(RULE_NAMES)}")
+    chosen = tuple(entry for entry in _RULES if entry[0] in rules)
+    return chosen, tuple(entry for entry in chosen if entry[0] not in _HIDDEN_RULES)
+
+
+def rule_set(name_or_rules: str | Sequence[str]) -> tuple[str, ...]:
+    """The rule names of a named set (``"social"``, ``"plain"``) or of a list of rule names,
+    checked.
+
+    >>> rule_set("plain")
+    ('strip_invisible', 'strip_controls', 'collapse_whitespace')
+    """
+    if isinstance(name_or_rules, str):
+        if name_or_rules not in RULE_SETS:
+            raise ValueError(f"text rules must be one of {sorted(RULE_SETS)} or a list of rule names, "
+                             f"not {name_or_rules!r}")
+        return RULE_SETS[name_or_rules]
+    rules = tuple(name_or_rules)
+    _selected(rules)
+    return tuple(name for name in RULE_NAMES if name in rules)
 
 
 def _identity(text: str) -> Normalised:
@@ -335,12 +378,13 @@ def collapse_whitespace(text: str) -> str:
     return _run("collapse_whitespace", text)
 
 
-def normalise_with_offsets(text: str) -> Normalised:
-    """Apply every rule in order, keeping the original span of each output character."""
+def normalise_with_offsets(text: str, rules: tuple[str, ...] = RULE_NAMES) -> Normalised:
+    """Apply the ``rules`` (default: all) in order, keeping the original span of each output
+    character."""
     norm = _identity(text)
+    every, visible = _selected(rules)
     # one scan tells whether the first two rules (invisible and control characters) can match
-    rules = _RULES if _HIDDEN.search(norm.text) else _RULES[2:]
-    for _, pattern, rule, may_match in rules:
+    for _, pattern, rule, may_match in every if _HIDDEN.search(norm.text) else visible:
         if may_match(norm.text):
             norm = _apply(pattern, rule, norm)
     stripped = norm.text.strip()
@@ -354,6 +398,6 @@ def normalise_with_offsets(text: str) -> Normalised:
     return norm
 
 
-def normalise(text: str) -> str:
-    """Apply every rule in order; see the module docstring."""
-    return normalise_with_offsets(text).text
+def normalise(text: str, rules: tuple[str, ...] = RULE_NAMES) -> str:
+    """Apply the ``rules`` (default: all) in order; see the module docstring."""
+    return normalise_with_offsets(text, rules).text

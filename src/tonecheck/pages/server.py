@@ -25,7 +25,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
-from tonecheck import MAX_TEXT_LENGTH, Assessment, Model, __version__, assess, assess_many, load_model
+from tonecheck import (
+    MAX_TEXT_LENGTH,
+    Assessment,
+    Model,
+    __version__,
+    assess,
+    assess_many,
+    load_model,
+)
 from tonecheck.labels import LABELS
 from tonecheck.pages.guide import LABEL_GUIDE, guide_html, page_texts
 

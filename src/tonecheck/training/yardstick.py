@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from tonecheck.corpus import Post
 from tonecheck.labels import LABELS, OUT_OF_SCOPE
-from tonecheck.train import TrainConfig, choose_thresholds, fit_model
+from tonecheck.training.corpus import Post
+from tonecheck.training.train import TrainConfig, choose_thresholds, fit_model
 
 __all__ = ["SourceResult", "macro_f1", "bootstrap_interval", "leave_one_source_out"]
 

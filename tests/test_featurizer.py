@@ -3,7 +3,11 @@ import pytest
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
-from tonecheck.features import CUE_NAMES, TextFeaturizer, conjunction_matches, tokenize
+from tonecheck.cues import CUE_NAMES, conjunction_matches
+from tonecheck.reading import tokenize
+from tonecheck.scorer import LinearScorer
+from tonecheck.training.export import engine_from
+from tonecheck.training.featurizer import TextFeaturizer
 
 TEXTS = [
     "Restez chez vous et profitez de -30 % avec le code RESTEZCHEZVOUS",
@@ -86,11 +90,11 @@ def test_token_weights_sum_to_the_linear_score():
     f = TextFeaturizer(lemmas=False, cues=False, min_df=1).fit(TEXTS)
     X = f.transform(TEXTS[:4])
     rng = np.random.default_rng(0)
-    engine = f.engine(coef=rng.normal(size=(4, X.shape[1])), intercept=np.zeros(4))
+    engine = engine_from(f, LinearScorer(coef=rng.normal(size=(4, X.shape[1])), intercept=np.zeros(4)))
     batch = engine.run(TEXTS[:4])
     best = batch.proba.argmax(axis=1)
     for d in range(4):
-        full = X[d].toarray().ravel() @ engine.weights[best[d]]
+        full = X[d].toarray().ravel() @ engine.scorer.weights[best[d]]
         # (a white-space word made only of punctuation would drop its share; none here)
         assert batch.token_weights[d].sum() == pytest.approx(full, rel=1e-6)
         assert len(batch.token_weights[d]) == len(batch.words[d])
@@ -98,7 +102,7 @@ def test_token_weights_sum_to_the_linear_score():
 
 def test_a_repeated_word_shares_its_weight_between_occurrences():
     f = TextFeaturizer(lemmas=False, cues=False, char_ngrams=None, min_df=1).fit(TEXTS)
-    engine = f.engine(coef=np.eye(4, f.n_features_out_), intercept=np.zeros(4))
+    engine = engine_from(f, LinearScorer(coef=np.eye(4, f.n_features_out_), intercept=np.zeros(4)))
     batch = engine.run(["merci merci aux soignants"])
     w = batch.token_weights[0]
     assert w[0] == pytest.approx(w[1])

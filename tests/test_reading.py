@@ -1,4 +1,4 @@
-"""The fast paths of tonecheck.tokens give exactly what spaCy and scikit-learn give."""
+"""The fast paths of tonecheck.reading, tonecheck.spacy_tokenizer and tonecheck.cues give exactly what spaCy and scikit-learn give."""
 
 import csv
 import functools
@@ -6,21 +6,14 @@ import pickle
 import re
 
 import pytest
+from conftest import AUTHORED, REAL_TEXTS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tonecheck.tokens import (
-    CompactTokenizer,
-    Reader,
-    TokenMatch,
-    _conjunctions,
-    _near_pairs,
-    _tokenize_with,
-    char_wb_ngrams,
-    used_special_cases,
-)
-
-from conftest import AUTHORED, REAL_TEXTS
+from tonecheck.cues import _near_pairs
+from tonecheck.cues import conjunctions as _conjunctions
+from tonecheck.reading import Reader, _tokenize_with, char_wb_ngrams
+from tonecheck.spacy_tokenizer import CompactTokenizer, TokenMatch, used_special_cases
 
 
 def _corpus(limit=None):
@@ -113,7 +106,7 @@ def test_char_wb_ngrams_equal_scikit_learn(ngram_range):
 
 
 def test_cue_screen_never_hides_a_conjunction():
-    from tonecheck.tokens import tokenize_plain
+    from tonecheck.reading import tokenize_plain
 
     for text in _corpus(2500):
         terms = tuple(t.lower for t in tokenize_plain(text).tokens if not t.is_punct)

@@ -1,4 +1,4 @@
-"""Retraining: fit a :class:`~tonecheck.model.ToneModel` on labelled posts, cross-validate it.
+"""Retraining: fit a :class:`~tonecheck.training.fitted.FittedModel` on labelled posts, cross-validate it.
 
 Never imported by :mod:`tonecheck.assess`.
 """
@@ -13,10 +13,12 @@ from typing import Any
 
 import numpy as np
 
-from tonecheck.corpus import Post, validate_posts
-from tonecheck.features import Analysis, TextFeaturizer, build_lemma_table, used_special_cases
 from tonecheck.labels import LABELS, OUT_OF_SCOPE
-from tonecheck.model import ToneModel
+from tonecheck.reading import Analysis
+from tonecheck.spacy_tokenizer import used_special_cases
+from tonecheck.training.corpus import Post, validate_posts
+from tonecheck.training.featurizer import TextFeaturizer, build_lemma_table
+from tonecheck.training.fitted import FittedModel
 
 __all__ = ["TrainConfig", "fit_model", "cross_val_predictions", "classification_report", "choose_thresholds"]
 
@@ -39,6 +41,7 @@ class TrainConfig:
     calibration_folds: int = 3
     min_df: int = 2
     tokenizer: str = "spacy"
+    text_rules: str = "social"  # a set of tonecheck.normalise.RULE_SETS
     seed: int = 0
 
     def as_dict(self) -> dict[str, Any]:
@@ -72,6 +75,24 @@ def _weights(posts: Sequence[Post], config: TrainConfig) -> np.ndarray:
     return np.array([config.real_weight if p.is_real else 1.0 for p in posts])
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """What every fit on the same texts shares: their analyses (normalised and tokenized), the
+    spaCy lemma table and the tokenizer exceptions they use."""
+
+    analyses: list[Analysis]
+    lemma_table: dict[str, str] | None
+    special_cases: Any
+
+
+def prepare(texts: Sequence[str], config: TrainConfig = TrainConfig()) -> Prepared:
+    """Read ``texts`` once for every model fitted on them with ``config``'s reading settings."""
+    featurizer = TextFeaturizer(tokenizer=config.tokenizer, text_rules=config.text_rules)
+    lemma_table = build_lemma_table(texts, text_rules=featurizer.text_rules_tuple()) if config.lemmas else None
+    special_cases = used_special_cases(texts) if config.tokenizer == "spacy" else None
+    return Prepared(featurizer.analyse(texts), lemma_table, special_cases)
+
+
 def fit_model(
     posts: Sequence[Post],
     config: TrainConfig = TrainConfig(),
@@ -80,7 +101,7 @@ def fit_model(
     lemma_table: dict[str, str] | None = None,
     with_scope: bool = True,
     special_cases: Any = None,
-) -> ToneModel:
+) -> FittedModel:
     """Fit the featurizer on every post, the classifier on the in-scope ones, the scope detector on all."""
     from sklearn.linear_model import LogisticRegression
 
@@ -88,7 +109,7 @@ def fit_model(
     featurizer = TextFeaturizer(
         lemmas=config.lemmas, char_ngrams=config.char_ngrams, cues=config.cues,
         cue_weight=config.cue_weight, min_df=config.min_df, lemma_table=lemma_table,
-        tokenizer=config.tokenizer, special_cases=special_cases,
+        tokenizer=config.tokenizer, special_cases=special_cases, text_rules=config.text_rules,
     )
     X = featurizer.fit_transform(list(analyses) if analyses is not None else [p.text for p in posts])
     y = np.array([p.label for p in posts])
@@ -96,7 +117,7 @@ def fit_model(
     in_scope = y != OUT_OF_SCOPE
     classifier = _calibrated(config)
     classifier.fit(X[in_scope], y[in_scope], sample_weight=w[in_scope])
-    model = ToneModel(featurizer=featurizer, classifier=classifier, scope=None)
+    model = FittedModel(featurizer=featurizer, classifier=classifier, scope=None)
     if with_scope and (~in_scope).sum() >= 10:
         scope = LogisticRegression(C=config.C, max_iter=3000, class_weight="balanced")
         scope.fit(X, in_scope.astype(int), sample_weight=w)
@@ -120,12 +141,11 @@ def cross_val_predictions(
     """
     from sklearn.model_selection import StratifiedGroupKFold
 
-    if analyses is None:
-        analyses = TextFeaturizer(tokenizer=config.tokenizer).analyse(p.text for p in posts)
-    if lemma_table is None and config.lemmas:
-        lemma_table = build_lemma_table(p.text for p in posts)
-    if special_cases is None and config.tokenizer == "spacy":
-        special_cases = used_special_cases(p.text for p in posts)
+    if analyses is None or (lemma_table is None and config.lemmas) or (special_cases is None and config.tokenizer == "spacy"):
+        ready = prepare([p.text for p in posts], config)
+        analyses = ready.analyses if analyses is None else analyses
+        lemma_table = ready.lemma_table if lemma_table is None else lemma_table
+        special_cases = ready.special_cases if special_cases is None else special_cases
     y = np.array([p.label for p in posts])
     groups = np.array([p.group or f"row{i}" for i, p in enumerate(posts)])
     proba = np.zeros((len(posts), len(LABELS)))
@@ -145,7 +165,11 @@ def cross_val_predictions(
 
 def classification_report(y_true: Sequence[str], proba: np.ndarray) -> dict[str, Any]:
     """Macro-F1, per-label precision/recall/F1/support and the confusion matrix (four labels)."""
-    from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_support
+    from sklearn.metrics import (
+        confusion_matrix,
+        f1_score,
+        precision_recall_fscore_support,
+    )
 
     y_true = np.asarray(y_true)
     keep = y_true != OUT_OF_SCOPE
@@ -222,7 +246,7 @@ def load_training_posts(
     """The posts ``tonecheck train`` learns from: data files, plus real posts when their texts exist."""
     from pathlib import Path
 
-    from tonecheck.corpus import read_posts, read_real_posts
+    from tonecheck.training.corpus import read_posts, read_real_posts
 
     posts: list[Post] = []
     for path in data:
@@ -295,36 +319,34 @@ def train_and_save(
     config: TrainConfig = TrainConfig(),
     say: Any = print,
     allow_less_data: bool = False,
-) -> ToneModel:
+) -> FittedModel:
     """What ``tonecheck train`` does: load, validate, cross-validate, fit, save atomically."""
     from pathlib import Path
 
-    from tonecheck.corpus import data_hash, without_duplicates
-    from tonecheck.evaluation import text_key
     from tonecheck.errors import ModelFileError
-    from tonecheck.model import _paths, default_model_path, save_model
+    from tonecheck.model_folder import default_model_path, metadata_path
+    from tonecheck.training.corpus import data_hash, without_duplicates
+    from tonecheck.training.evaluation import text_key
+    from tonecheck.training.fitted import save_model
 
-    skops_path, _ = _paths(Path(output) / "tonecheck.skops" if not str(output).endswith(".skops") else output)
+    json_path = metadata_path(output if str(output).endswith(".json") else Path(output) / "tonecheck.json")
     shipped = default_model_path().resolve()
-    if skops_path.exists() and not force:
-        raise ModelFileError(f"{skops_path} exists; pass --force to overwrite it")
-    if skops_path.resolve() == shipped and not force:  # pragma: no cover - covered by the check above
-        raise ModelFileError(f"{skops_path} is the shipped model; pass --force to overwrite it")
+    if json_path.exists() and not force:
+        raise ModelFileError(f"{json_path} exists; pass --force to overwrite it")
 
-    _check_writable(skops_path.parent)
+    _check_writable(json_path.parent)
     posts = load_training_posts(data, real_labels, real_texts, all_splits=all_splits, say=say)
     validate_posts(posts)
     posts, dropped = without_duplicates(posts)
     if dropped:
         say(f"warning: {dropped} duplicate post(s) (same text and label) dropped before cross-validation")
-    if skops_path.resolve() == shipped and not allow_less_data:
+    if json_path.resolve() == shipped and not allow_less_data:
         _refuse_less_data(posts, shipped)
     counts = {lab: sum(p.label == lab for p in posts) for lab in (*LABELS, OUT_OF_SCOPE)}
     say(f"training on {len(posts)} posts: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     t0 = time.perf_counter()
-    lemma_table = build_lemma_table(p.text for p in posts) if config.lemmas else None
-    analyses = TextFeaturizer(tokenizer=config.tokenizer).analyse(p.text for p in posts)
-    special_cases = used_special_cases(p.text for p in posts) if config.tokenizer == "spacy" else None
+    ready = prepare([p.text for p in posts], config)
+    analyses, lemma_table, special_cases = ready.analyses, ready.lemma_table, ready.special_cases
     say(f"spaCy lemma table: {len(lemma_table or {})} words ({time.perf_counter() - t0:.0f}s)")
     metrics: dict[str, Any] = {}
     review_threshold, scope_threshold = 0.5, 0.5
@@ -352,7 +374,7 @@ def train_and_save(
     n_real = sum(p.is_real for p in posts)
     model = fit_model(posts, config, analyses=analyses, lemma_table=lemma_table, special_cases=special_cases)
     model.review_threshold, model.scope_threshold = review_threshold, scope_threshold
-    path = save_model(model, skops_path, metadata={
+    path = save_model(model, json_path, metadata={
         "trained_on": {"posts": len(posts), "labels": counts, "data_sha256": data_hash(posts),
                        "files": [*data, *([real_labels] if n_real else [])], "all_splits": all_splits,
                        "real_posts": {s: sum(p.meta.get("real_source") == s for p in posts)
@@ -361,6 +383,9 @@ def train_and_save(
         "config": config.as_dict(),
         "metrics": metrics,
     })
-    files = [path, *(p for p in (path.with_suffix(".npz"),) if p.exists()), path.with_suffix(".json")]
-    say(f"model written to {', '.join(map(str, files))} ({time.perf_counter() - t0:.0f}s)")
+    from tonecheck.model_folder import read_metadata
+
+    files = read_metadata(path)
+    say(f"model written to {path} (with {files.engine_path.name} and {files.estimators_path.name}; "
+        f"{time.perf_counter() - t0:.0f}s)")
     return model

@@ -27,12 +27,12 @@ def trained_on(metadata: dict[str, Any]) -> frozenset[str]:
 
 def predict_posts(texts: Sequence[str], model: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(four-label probabilities, in-scope probability, needs_review) for each text."""
-    from tonecheck.assess import _assess_checked, _resolve
+    from tonecheck.runtime import resolve_model, score_texts
 
-    loaded = _resolve(model)
+    loaded = resolve_model(model)
     proba, scope, review = [], [], []
     for start in range(0, len(texts), 512):
-        for r in _assess_checked(list(texts[start : start + 512]), loaded):
+        for r in score_texts(list(texts[start : start + 512]), loaded):
             proba.append([r.scores[lab] for lab in r.scores])
             scope.append(r.in_scope)
             review.append(r.needs_review)
@@ -49,9 +49,9 @@ def format_confusion(confusion: Sequence[Sequence[int]]) -> str:
 
 def evaluate_file(args: argparse.Namespace) -> int:
     from tonecheck.assess import load_model
-    from tonecheck.corpus import read_table
     from tonecheck.errors import TrainingDataError
-    from tonecheck.train import classification_report, format_report
+    from tonecheck.training.corpus import read_table
+    from tonecheck.training.train import classification_report, format_report
 
     rows = read_table(args.data)
     if not rows or args.text_column not in rows[0] or args.label_column not in rows[0]:

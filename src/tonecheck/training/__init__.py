@@ -1,0 +1,1 @@
+"""Training, metrics, evaluation and reports. The prediction path never imports this package."""
