@@ -72,3 +72,4 @@ class Engine:
         proba, in_scope, rows = self.scorer.score(f)
         best = proba.argmax(axis=1)
         return Batch(analyses, proba, in_scope, f.words, self.scorer.token_weights(f, best, rows))
+

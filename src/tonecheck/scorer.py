@@ -120,8 +120,14 @@ class LinearScorer:
             contribution = f.value * rows[np.arange(f.value.size), 5 + label]
             span = f.occ_span  # an occurrence of no token (span 0) is repeated 0 times: dropped
             share = (contribution / f.counts)[f.occ_entry] / np.maximum(span, 1)
+            # Occurrences over the same tokens (the character n-grams of one white-space word
+            # come one after another) are summed first, so each token is credited once per run,
+            # not once per n-gram: a 50,000-character word of 500 tokens has 150,000 n-grams,
+            # and crediting each to its 500 tokens took 75 million steps.
+            runs = np.flatnonzero(f.occ_run)
+            share, first, span = np.add.reduceat(share, runs), f.occ_first[runs], span[runs]
             offsets = np.arange(int(span.sum())) - np.repeat(np.cumsum(span) - span, span)
-            out = np.bincount(np.repeat(f.occ_first, span) + offsets, weights=np.repeat(share, span), minlength=total)
+            out = np.bincount(np.repeat(first, span) + offsets, weights=np.repeat(share, span), minlength=total)
         if f.n == 1:
             return [out]
         return np.split(out, np.cumsum(f.n_tokens)[:-1]) if f.n else []

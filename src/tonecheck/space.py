@@ -39,6 +39,7 @@ class Features:
     occ_entry: np.ndarray  # entry of each occurrence
     occ_first: np.ndarray  # first token (batch-wide index) of each occurrence
     occ_span: np.ndarray  # number of tokens of each occurrence (0: none, e.g. the shouting cue)
+    occ_run: np.ndarray  # where a run of occurrences over the same tokens starts (a word's char n-grams)
     n_tokens: np.ndarray  # word tokens per post
     words: list[list[Token]]  # word tokens (punctuation dropped) of each post
 
@@ -144,6 +145,7 @@ class FeatureSpace:
         firsts: _IntArrays = [np.arange(n_all)]
         spans: _IntArrays = [np.ones(n_all, dtype=np.int64)]
         docs: list[np.ndarray | None] = [term_doc]
+        runs: list[np.ndarray] = [np.ones(n_all, dtype=bool)]
         if self.word_ngrams >= 2 and n_all > 1:
             pairs = map(vocab.get, map(" ".join, zip(all_terms, all_terms[1:])), repeat(-1))
             bigram = np.array(list(pairs), dtype=np.int64)
@@ -153,13 +155,15 @@ class FeatureSpace:
             cols.append(bigram)
             firsts.append(firsts[0][:-1])
             spans.append(np.full(n_all - 1, 2, dtype=np.int64))
+            runs.append(np.ones(n_all - 1, dtype=bool))
         if self.cues:
             self._cue_occurrences(analyses, all_terms, n_terms, cols, firsts, spans, docs)
+            runs.append(np.ones(sum(map(len, cols)) - sum(map(len, runs)), dtype=bool))
         if self.char_vocab is not None and n_docs:
-            self._char_occurrences(analyses, words, n_tokens, cols, firsts, spans, docs)
+            runs.append(self._char_occurrences(analyses, words, n_tokens, cols, firsts, spans, docs))
         col, first, span = np.concatenate(cols), np.concatenate(firsts), np.concatenate(spans)
         found = col >= 0
-        col, first, span = col[found], first[found], span[found]
+        col, first, span, run = col[found], first[found], span[found], np.concatenate(runs)[found]
         if one:
             keys, occ_entry, counts = np.unique(col, return_inverse=True, return_counts=True)
             u_doc, u_col = None, keys
@@ -178,7 +182,7 @@ class FeatureSpace:
         value /= norms[block]
         if self.cues:
             value[cue] = self.cue_weight
-        return Features(n_docs, u_doc, u_col, value, counts, occ_entry.ravel(), first, span,
+        return Features(n_docs, u_doc, u_col, value, counts, occ_entry.ravel(), first, span, run,
                         np.array(n_tokens, dtype=np.int64), words)
 
     def _cue_occurrences(self, analyses: Sequence[Analysis], all_terms: list[str], n_terms: list[int],
@@ -206,10 +210,12 @@ class FeatureSpace:
             docs.append(np.array(cue_doc, dtype=np.int64))
 
     def _char_occurrences(self, analyses: Sequence[Analysis], words: list[list[Token]], n_tokens: list[int],
-                          cols: _IntArrays, firsts: _IntArrays, spans: _IntArrays, docs: list[np.ndarray | None]) -> None:
+                          cols: _IntArrays, firsts: _IntArrays, spans: _IntArrays, docs: list[np.ndarray | None]
+                          ) -> np.ndarray:
         """Character n-gram occurrences: those of each white-space word, credited to the word
-        tokens inside it. Normalised texts hold single spaces only, so the white-space words
-        of the batch are its texts joined by spaces, split on spaces."""
+        tokens inside it; returns where each word's run of n-grams starts. Normalised texts
+        hold single spaces only, so the white-space words of the batch are its texts joined by
+        spaces, split on spaces."""
         texts = [a.normalised for a in analyses]
         joined = " ".join(texts)
         ws_words = joined.lower().split(" ")
@@ -232,6 +238,9 @@ class FeatureSpace:
         spans.append(np.repeat(bounds[1:] - first, sizes))
         if len(texts) > 1:
             docs.append(np.repeat(np.repeat(np.arange(len(texts)), per_text), sizes))
+        run = np.zeros(int(sizes.sum()), dtype=bool)
+        run[(np.cumsum(sizes) - sizes)[sizes > 0]] = True
+        return run
 
     def csr(self, analyses: Sequence[Analysis], terms: Sequence[Sequence[str]] | None = None) -> Any:
         """The feature matrix (scipy CSR, posts × features) of ``analyses`` (training and the
