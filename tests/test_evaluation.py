@@ -67,3 +67,27 @@ def test_the_report_recommends_nothing_without_real_posts():
                {"real_cv_f1": float("nan"), "loco_mean": 0.5, "tone_deaf_recall": 0.5}]
     assert _recommendable(with_real) and _selection_score(with_real[0]) > 0
     assert not _recommendable(without)
+
+
+def test_review_thresholds_are_chosen_on_unseen_real_sources(tiny_posts):
+    """With two real sources or more, training picks its thresholds on the leave-one-source-out
+    predictions, records those figures, and keeps the out-of-scope flag within its budget
+    of in-scope posts there."""
+    from dataclasses import replace
+
+    from tonecheck.training.train import IN_SCOPE_FLAG_BUDGET, TrainConfig, _thresholds_on_unseen_sources, prepare
+
+    posts = [replace(p, meta={**p.meta, "origin": "real", "real_source": f"feed{i % 2}"}) if i % 3 == 0 else p
+             for i, p in enumerate(tiny_posts)]
+    config = TrainConfig(char_ngrams=None, lemmas=False)
+    metrics: dict = {}
+    said: list[str] = []
+    chosen = _thresholds_on_unseen_sources(posts, config, prepare([p.text for p in posts], config), said.append, metrics)
+    assert chosen is not None
+    review, scope = chosen
+    assert set(metrics["loso"]["sources"]) == {"feed0", "feed1"}
+    assert metrics["loso"]["pooled"]["in_scope_flagged"] <= IN_SCOPE_FLAG_BUDGET
+    assert (review, scope) == (metrics["loso"]["thresholds"]["review"], metrics["loso"]["thresholds"]["scope"])
+    assert "unseen real sources (pooled): macro-F1" in said[-1]
+    assert _thresholds_on_unseen_sources(tiny_posts, config, prepare([p.text for p in tiny_posts], config),
+                                         said.append, {}) is None  # no real source: the CV thresholds stay

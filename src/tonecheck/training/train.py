@@ -206,12 +206,18 @@ def expected_calibration_error(y: Sequence[str], proba: np.ndarray, bins: int = 
     return float(ece)
 
 
+#: Largest share of in-scope posts the out-of-scope flag may catch (the product's target: at most
+#: 15 % of in-scope posts flagged, as many `none` posts as possible).
+IN_SCOPE_FLAG_BUDGET = 0.15
+
+
 def choose_thresholds(
     y_true: Sequence[str], proba: np.ndarray, scope: np.ndarray, real: np.ndarray | None = None
 ) -> tuple[float, float]:
     """Review thresholds from out-of-fold predictions.
 
-    ``scope_threshold``: the largest that flags at most 20 % of in-scope posts, so as many
+    ``scope_threshold``: the largest that flags at most :data:`IN_SCOPE_FLAG_BUDGET` (15 %) of
+    in-scope posts, so as many
     ``none`` posts as possible are flagged. It is chosen on the real posts (``real`` mask)
     when there are at least 30 in-scope ones: authored posts are easier to tell apart from
     chatter than real ones, and a threshold chosen on them flags most real in-scope posts.
@@ -226,7 +232,7 @@ def choose_thresholds(
         basis = np.asarray(real)
     scope_threshold = 0.5
     if (~in_scope).any():
-        ok = [t for t in candidates if (scope[in_scope & basis] < t).mean() <= 0.20]
+        ok = [t for t in candidates if (scope[in_scope & basis] < t).mean() <= IN_SCOPE_FLAG_BUDGET]
         scope_threshold = float(max(ok)) if ok else 0.01
     conf = proba[in_scope].max(axis=1)
     correct = np.asarray(LABELS)[proba[in_scope].argmax(axis=1)] == y[in_scope]
@@ -237,6 +243,30 @@ def choose_thresholds(
             review_threshold = float(t)
             break
     return review_threshold, scope_threshold
+
+
+def _thresholds_on_unseen_sources(posts: Sequence[Post], config: TrainConfig, ready: Prepared, say: Any,
+                                  metrics: dict[str, Any]) -> tuple[float, float] | None:
+    """The review thresholds chosen on the real-only yardstick (each real source predicted by a
+    model trained without it), when there are two real sources or more: a post a user checks
+    comes from a feed the model has not seen, and thresholds chosen in cross-validation, where
+    every source is in training, flag too few out-of-scope posts there. Records the yardstick's
+    figures in ``metrics["loso"]``."""
+    from tonecheck.training.yardstick import leave_one_source_out, real_source, summarise
+
+    if len({real_source(p) for p in posts if p.is_real}) < 2:
+        return None
+    say("leave-one-source-out on the real posts (the review thresholds are chosen there)…")
+    results = leave_one_source_out(posts, config, analyses=ready.analyses, lemma_table=ready.lemma_table,
+                                   special_cases=ready.special_cases, say=say)
+    summary = summarise(results, rounds=200)
+    summary.pop("predictions")
+    metrics["loso"] = summary
+    pooled = summary["pooled"]
+    review, scope = summary["thresholds"]["review"], summary["thresholds"]["scope"]
+    say(f"unseen real sources (pooled): macro-F1 {pooled['macro_f1']:.3f}; out-of-scope flag at {scope:.2f}: "
+        f"{pooled['none_flagged']:.1%} of 'none' posts, {pooled['in_scope_flagged']:.1%} of in-scope posts")
+    return review, scope
 
 
 def load_training_posts(
@@ -371,6 +401,9 @@ def train_and_save(
                 metrics["cv_scope"][name] = {"none_flagged": flagged_none, "in_scope_flagged": flagged_in}
                 say(f"out-of-scope check ({name} posts, threshold {scope_threshold:.2f}): flags "
                     f"{flagged_none:.1%} of 'none' posts, {flagged_in:.1%} of in-scope posts")
+    chosen = _thresholds_on_unseen_sources(posts, config, ready, say, metrics)
+    if chosen is not None:
+        review_threshold, scope_threshold = chosen
     n_real = sum(p.is_real for p in posts)
     model = fit_model(posts, config, analyses=analyses, lemma_table=lemma_table, special_cases=special_cases)
     model.review_threshold, model.scope_threshold = review_threshold, scope_threshold
