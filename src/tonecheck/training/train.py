@@ -42,6 +42,7 @@ class TrainConfig:
     min_df: int = 2
     tokenizer: str = "spacy"
     text_rules: str = "social"  # a set of tonecheck.normalise.RULE_SETS
+    scope_C: float | None = None  # the scope detector's C (None: the classifier's)
     seed: int = 0
 
     def as_dict(self) -> dict[str, Any]:
@@ -119,7 +120,7 @@ def fit_model(
     classifier.fit(X[in_scope], y[in_scope], sample_weight=w[in_scope])
     model = FittedModel(featurizer=featurizer, classifier=classifier, scope=None)
     if with_scope and (~in_scope).sum() >= 10:
-        scope = LogisticRegression(C=config.C, max_iter=3000, class_weight="balanced")
+        scope = LogisticRegression(C=config.scope_C or config.C, max_iter=3000, class_weight="balanced")
         scope.fit(X, in_scope.astype(int), sample_weight=w)
         model.scope = scope
     return model
