@@ -114,6 +114,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--allow-less-data", action="store_true",
                    help="replace the shipped model even when this run has fewer posts than it was trained on")
     p.add_argument("--folds", type=int, default=5, help="cross-validation folds for the report (0: skip)")
+    _input_options(p, what="the --data files")
 
     p = sub.add_parser("evaluate", help="evaluate a model on labelled data, or write the full report", parents=[common])
     p.add_argument("data", nargs="?", help="CSV/JSONL/xlsx with text,label columns; without it, the full report")
@@ -124,15 +125,22 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--real-texts", default=DEFAULT_REAL_TEXTS)
     p.add_argument("--split", default="test", help="with DATA: the rows of this split value only (default: test; 'all': every row)")
     p.add_argument("--quick", action="store_true", help="full report with fewer model candidates")
+    _input_options(p, what="DATA")
     add_commands(sub)
     return parser
 
 
-def _input_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--format", choices=["csv", "jsonl", "xlsx"], help="input format (default: by extension, else detected)")
-    p.add_argument("--encoding", help="input text encoding (default: detected: UTF-8/16 by BOM, UTF-8, else cp1252)")
-    p.add_argument("--delimiter", help="CSV delimiter: ',' ';' or 'tab' (default: detected from the header line)")
-    p.add_argument("--sheet", help="the sheet of an .xlsx workbook to read (default: the first)")
+def _input_options(p: argparse.ArgumentParser, what: str = "the input") -> None:
+    """The options that force how a table is read; ``score``, ``train`` and ``evaluate`` share them."""
+    p.add_argument("--format", choices=["csv", "jsonl", "xlsx"],
+                   help=f"format of {what} (default: by extension, else detected)")
+    p.add_argument("--encoding", help=f"text encoding of {what} (default: detected: UTF-8/16 by BOM, UTF-8, else cp1252)")
+    p.add_argument("--delimiter", help=f"CSV delimiter of {what}: ',' ';' or 'tab' (default: detected from the header line)")
+    p.add_argument("--sheet", help=f"the sheet of {what} to read, for .xlsx workbooks (default: the first)")
+
+
+def _read_options(args: argparse.Namespace) -> dict[str, str | None]:
+    return {"fmt": args.format, "encoding": args.encoding, "delimiter": args.delimiter, "sheet": args.sheet}
 
 
 class _Stopped(KeyboardInterrupt):
@@ -516,11 +524,15 @@ def _cmd_train(args: argparse.Namespace) -> int:
         all_splits=args.all_splits,
         folds=args.folds,
         allow_less_data=args.allow_less_data,
+        read_options=_read_options(args),
     )
     return EXIT_OK
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
+    forced = [f"--{k}" for k in ("format", "encoding", "delimiter", "sheet") if getattr(args, k) is not None]
+    if forced and not args.data:
+        return _usage(f"{', '.join(forced)} say how to read DATA; the full report reads the project's own files")
     if args.data:
         from tonecheck.training.evaluation import evaluate_file
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -241,16 +241,21 @@ def choose_thresholds(
 
 def load_training_posts(
     data: Sequence[str], real_labels: str | None, real_texts: str | None, *, all_splits: bool = False,
-    say: Any = print,
+    say: Any = print, read_options: Mapping[str, str | None] | None = None,
 ) -> list[Post]:
-    """The posts ``tonecheck train`` learns from: data files, plus real posts when their texts exist."""
+    """The posts ``tonecheck train`` learns from: data files, plus real posts when their texts exist.
+
+    ``read_options`` (``fmt``, ``encoding``, ``delimiter``, ``sheet``: ``tonecheck train``'s
+    ``--format``, ``--encoding``, ``--delimiter`` and ``--sheet``) apply to the ``data`` files,
+    not to the real posts' files, which are the project's own.
+    """
     from pathlib import Path
 
     from tonecheck.training.corpus import read_posts, read_real_posts
 
     posts: list[Post] = []
     for path in data:
-        posts.extend(read_posts(path))
+        posts.extend(read_posts(path, **(read_options or {})))
     if real_labels:
         missing = [str(p) for p in (real_labels, real_texts) if not p or not Path(p).exists()]
         if missing:
@@ -319,6 +324,7 @@ def train_and_save(
     config: TrainConfig = TrainConfig(),
     say: Any = print,
     allow_less_data: bool = False,
+    read_options: Mapping[str, str | None] | None = None,
 ) -> FittedModel:
     """What ``tonecheck train`` does: load, validate, cross-validate, fit, save atomically."""
     from pathlib import Path
@@ -335,7 +341,7 @@ def train_and_save(
         raise ModelFileError(f"{json_path} exists; pass --force to overwrite it")
 
     _check_writable(json_path.parent)
-    posts = load_training_posts(data, real_labels, real_texts, all_splits=all_splits, say=say)
+    posts = load_training_posts(data, real_labels, real_texts, all_splits=all_splits, say=say, read_options=read_options)
     validate_posts(posts)
     posts, dropped = without_duplicates(posts)
     if dropped:
