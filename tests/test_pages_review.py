@@ -5,6 +5,7 @@ import json
 import os
 import re
 import time
+from pathlib import Path
 
 import pytest
 
@@ -165,6 +166,40 @@ def test_score_html_to_stdout_still_prints_the_rows(drafts, tmp_path, capsys):
     assert cli.main(["score", str(drafts), "-o", "-", "--html", str(tmp_path / "r.html")]) == 1
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("id,date,channel,text,label") and len(lines) == 4
+
+
+def test_score_table_and_html_without_output_names_only_files_that_exist(
+    drafts, tmp_path, tmp_path_factory, monkeypatch, capsys
+):
+    """`score --table --html` without -o once said "rows scored into /tmp/…/scored.csv", a
+    temporary file deleted before the user could open it."""
+    import tempfile
+
+    temp = tmp_path_factory.mktemp("scratch")  # the temporary folder the command may use
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    code = cli.main(["score", str(drafts), "--table", "--html", str(tmp_path / "review.html"), "--verbose"])
+    assert code == 1  # the blank row
+    out = capsys.readouterr()
+    assert "tonecheck-report-" not in out.out + out.err and str(temp) not in out.out + out.err
+    assert out.out.rstrip().splitlines()[-1] == "3 rows scored"
+    assert "tone-deaf" in out.out and "supportive" in out.out  # the table is printed
+    assert "a temporary file for the --html report (-o FILE keeps the scored rows)" in out.err
+    assert f"écrit dans {tmp_path / 'review.html'}" in out.err
+    assert [r[1] for r in _data((tmp_path / "review.html").read_text(encoding="utf-8"))["rows"]] == \
+        ["tone-deaf", "supportive", None]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["drafts.csv", "review.html"]
+    assert list(temp.iterdir()) == []  # the temporary rows are gone
+
+    assert cli.main(["score", str(drafts), "--table", "-o", str(tmp_path / "s.csv"), "--html", str(tmp_path / "r.html")]) == 1
+    assert capsys.readouterr().out.rstrip().endswith(f"3 rows scored into {tmp_path / 's.csv'}")
+    assert (tmp_path / "s.csv").is_file() and (tmp_path / "r.html").is_file()
+
+
+def test_score_table_html_and_rows_to_stdout_is_refused(drafts, tmp_path, capsys):
+    assert cli.main(["score", str(drafts), "--table", "-o", "-", "--html", str(tmp_path / "r.html")]) == 2
+    out = capsys.readouterr()
+    assert out.out == "" and "--table prints on standard output; give -o FILE" in out.err
+    assert not (tmp_path / "r.html").exists()
 
 
 def test_report_of_a_scored_file(drafts, tmp_path, capsys):

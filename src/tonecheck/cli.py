@@ -229,6 +229,8 @@ def _unfinished(args: argparse.Namespace) -> str:
     output = getattr(args, "output", None)
     if args.command != "score":
         return "nothing was saved"
+    if output is None and getattr(args, "html", None):
+        return f"the report {args.html} was not written"
     if output in (None, "-"):
         return "the output on standard output is incomplete"
     return f"{output} was not written (an existing file is left as it was)"
@@ -295,7 +297,9 @@ def _cmd_score(args: argparse.Namespace) -> int:
     if args.jobs < 1:
         return _usage(f"--jobs must be at least 1, not {args.jobs}")
     to_stdout = args.output in (None, "-")
-    if args.table and args.output == "-":
+    # `score --html` without -o scores into a temporary file it deletes: never name that file.
+    requested = getattr(args, "requested_output", args.output)
+    if args.table and requested == "-":
         return _usage("--table prints on standard output; give -o FILE to also write the scored rows")
     named = None
     if not to_stdout:
@@ -352,14 +356,14 @@ def _cmd_score(args: argparse.Namespace) -> int:
         _print_table(table, width, model)
         if table_left:
             print(f"… and {table_left:,} more rows (the output file has them all: -o FILE)")
-        print(f"\n{summary.rows} rows scored" + (f" into {output}" if args.output else ""))
+        print(f"\n{summary.rows} rows scored" + (f" into {output}" if requested not in (None, "-") else ""))
         sys.stdout.flush()
     if args.verbose:
         how = summary.input_format + (f", {summary.encoding}" if summary.encoding else "")
         how += f", delimiter {summary.delimiter!r}" if summary.delimiter else ""
         how += f", sheet {summary.sheet!r}" if summary.sheet else ""
         print(f"tonecheck: read {args.input} ({how}), texts from column {summary.text_column!r}; "
-              f"wrote {summary.output_format} to {args.output or 'standard output'}", file=sys.stderr)
+              f"wrote {summary.output_format} to {_output_shown(requested, args.output)}", file=sys.stderr)
         print(f"tonecheck: {summary.rows:,} rows in {elapsed:.1f}s ({summary.rows / max(elapsed, 1e-9):,.0f} rows/s)",
               file=sys.stderr)
     if summary.columns_renamed and not args.quiet:
@@ -374,6 +378,12 @@ def _cmd_score(args: argparse.Namespace) -> int:
                 print(f"  … and {summary.errors - len(summary.error_lines):,} more (see the error column)", file=sys.stderr)
         return EXIT_ROW_ERRORS
     return EXIT_OK
+
+
+def _output_shown(requested: str | None, written: str | None) -> str:
+    if requested != written:
+        return "a temporary file for the --html report (-o FILE keeps the scored rows)"
+    return "standard output" if requested in (None, "-") else requested
 
 
 # --- the table --------------------------------------------------------------------------
