@@ -542,6 +542,40 @@ def test_train_reads_semicolons_cp1252_and_column_names_in_any_case(tmp_path, ti
     assert "model written to" in capsys.readouterr().out
 
 
+# --- formulas: neutralised for Excel, left alone for programs ---------------------------
+
+_FORMULA_POSTS = ['=HYPERLINK("http://x","Profitez") -30 % code CONFINEMENT', "-30 % sur tout ce week-end",
+                  "+ de masques pour tous", "@mairie merci aux soignants", "Merci aux soignants ❤️"]
+
+
+def test_score_neutralises_formulas_for_excel_only(tmp_path, model_arg):
+    import openpyxl
+
+    src = _write_csv(tmp_path / "in.csv", ["=id", "text"], [[f"={i}+1", t] for i, t in enumerate(_FORMULA_POSTS)])
+    for name, extra in (("excel.csv", ["--excel"]), ("plain.csv", []), ("rows.jsonl", []), ("book.xlsx", [])):
+        assert cli.main(["score", str(src), "-o", str(tmp_path / name), *extra, *model_arg]) == 0
+
+    raw = (tmp_path / "excel.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf'=id;text;label;")
+    with open(tmp_path / "excel.csv", encoding="utf-8-sig", newline="") as f:
+        excel = list(csv.DictReader(f, delimiter=";"))
+    assert [r["text"] for r in excel] == ["'" + t for t in _FORMULA_POSTS[:4]] + [_FORMULA_POSTS[4]]
+    assert [r["'=id"] for r in excel] == [f"'={i}+1" for i in range(5)]
+    assert all(float(r["score_tone_deaf"]) >= 0 and r["evidence"].startswith("[") for r in excel)
+
+    plain = _read_csv(tmp_path / "plain.csv")  # for programs: the values as they are
+    assert [r["text"] for r in plain] == _FORMULA_POSTS and plain[0]["=id"] == "=0+1"
+    rows = [json.loads(line) for line in (tmp_path / "rows.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [r["text"] for r in rows] == _FORMULA_POSTS
+
+    ws = openpyxl.load_workbook(tmp_path / "book.xlsx").active
+    header = [c.value for c in ws[1]]
+    text = [ws.cell(row=i + 2, column=header.index("text") + 1) for i in range(5)]
+    assert [c.value for c in text] == _FORMULA_POSTS and all(c.data_type == "s" for c in text)
+    assert [bool(c.quotePrefix) for c in text] == [True, True, True, True, False]
+    assert ws["A1"].value == "=id" and ws["A1"].quotePrefix and ws["A2"].value == "=0+1" and ws["A2"].data_type == "s"
+
+
 # --- train and evaluate read their files as score does: --encoding, --delimiter, --sheet --
 
 

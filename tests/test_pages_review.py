@@ -202,6 +202,27 @@ def test_score_table_html_and_rows_to_stdout_is_refused(drafts, tmp_path, capsys
     assert not (tmp_path / "r.html").exists()
 
 
+def test_report_of_a_file_scored_for_excel_shows_the_texts_as_written(tmp_path, capsys):
+    """`score --excel` puts a ' before a cell Excel would run; the report, built from that
+    file, shows the post as it was written, its evidence words in place."""
+    post = "-30 % avec le code RESTEZCHEZVOUS, profitez du confinement"
+    src = tmp_path / "drafts.csv"
+    with open(src, "w", encoding="utf-8", newline="") as f:
+        csv.writer(f, delimiter=";").writerows([["id", "text"], ["=1+1", post], ["a2", "'Merci' aux soignants"]])
+    assert cli.main(["score", str(src), "--excel", "-o", str(tmp_path / "x.csv"), "--html", str(tmp_path / "r.html")]) == 0
+    assert "'-30 %" in (tmp_path / "x.csv").read_text(encoding="utf-8-sig")
+    data = _data((tmp_path / "r.html").read_text(encoding="utf-8"))
+    texts = [next(v for v in r if isinstance(v, str) and ("30 %" in v or "Merci" in v)) for r in data["rows"]]
+    assert sorted(texts) == sorted([post, "'Merci' aux soignants"])
+    assert "=1+1" in json.dumps(data["rows"], ensure_ascii=False) and "'=1+1" not in json.dumps(data["rows"])
+    # tonecheck report reads it too, and a plain ';' file scored without --excel.
+    assert cli.main(["report", str(tmp_path / "x.csv"), "-o", str(tmp_path / "r2.html")]) == 0
+    assert cli.main(["score", str(src), "-o", str(tmp_path / "plain.csv")]) == 0
+    assert (tmp_path / "plain.csv").read_text(encoding="utf-8").startswith("id;text;label;")
+    assert cli.main(["report", str(tmp_path / "plain.csv"), "-o", str(tmp_path / "r3.html")]) == 0
+    assert _data((tmp_path / "r3.html").read_text(encoding="utf-8"))["rows"] == data["rows"]
+
+
 def test_report_of_a_scored_file(drafts, tmp_path, capsys):
     assert cli.main(["score", str(drafts), "-o", str(tmp_path / "scored.csv")]) == 1
     assert cli.main(["report", str(tmp_path / "scored.csv")]) == 0  # default: scored.html beside it
