@@ -106,6 +106,9 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train a model on labelled posts", parents=[common])
     p.add_argument("--data", action="append",
                    help=f"CSV/JSONL/xlsx with text,label[,split] (repeatable; default: {DEFAULT_AUTHORED})")
+    p.add_argument("--with-bundled", action="store_true",
+                   help="train on the corpus shipped with tonecheck (authored posts, and the real posts' labels "
+                        "joined with their texts from --real-texts), plus the --data files if given")
     p.add_argument("--real-labels", default=DEFAULT_REAL_LABELS, help="id,label[,split] file of real posts ('' to skip)")
     p.add_argument("--real-texts", default=DEFAULT_REAL_TEXTS, help="folder of id,text files (or one file) the real labels are joined with")
     p.add_argument("--output", default="tonecheck-model", help="folder to write the model into (tonecheck.json and the two data files it names)")
@@ -523,11 +526,27 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from tonecheck.training.train import train_and_save
 
+    data, bundled, real_labels = list(args.data or []), [], args.real_labels
+    if args.with_bundled:
+        from tonecheck.training.corpus import bundled_corpus
+
+        authored, labels = bundled_corpus()
+        bundled = [str(authored)]
+        if real_labels == DEFAULT_REAL_LABELS:  # not given: the labels shipped beside the corpus
+            real_labels = str(labels)
+    elif not data:
+        if not Path(DEFAULT_AUTHORED).is_file():
+            return _usage(f"{DEFAULT_AUTHORED} not found here: give --data FILE, run in a tonecheck checkout, or pass "
+                          "--with-bundled to train on the corpus shipped with tonecheck")
+        data = [DEFAULT_AUTHORED]
     train_and_save(
-        data=args.data or [DEFAULT_AUTHORED],
-        real_labels=args.real_labels or None,
+        data=data,
+        bundled=bundled,
+        real_labels=real_labels or None,
         real_texts=args.real_texts,
         output=args.output,
         force=args.force,

@@ -23,6 +23,7 @@ __all__ = [
     "Post",
     "DATA_LABELS",
     "MIN_EXAMPLES_PER_LABEL",
+    "bundled_corpus",
     "read_table",
     "read_posts",
     "read_real_posts",
@@ -50,6 +51,31 @@ class Post:
     source: str = ""
     group: str = ""
     meta: dict[str, str] = field(default_factory=dict, compare=False)
+
+
+def bundled_corpus() -> tuple[Path, Path]:
+    """The corpus shipped with tonecheck: the authored posts (``authored.csv``) and the real
+    posts' ids and labels (``real_labels.csv``; their texts are never shipped).
+
+    Installed, they are package data (``tonecheck/_data``, from the project's ``data/``); run
+    from a source checkout (``src/`` on the path, no install), the checkout's ``data/``.
+    """
+    from importlib.resources import files
+
+    names = ("authored.csv", "real_labels.csv")
+    candidates = []
+    try:
+        candidates.append(Path(str(files("tonecheck._data"))))
+    except (ModuleNotFoundError, TypeError):  # not installed as a package: a source checkout
+        pass
+    candidates.append(Path(__file__).resolve().parents[3] / "data")
+    for folder in candidates:
+        if all((folder / n).is_file() for n in names):
+            return folder / names[0], folder / names[1]
+    raise TrainingDataError(
+        "the bundled corpus is missing: none of " + ", ".join(str(c) for c in candidates)
+        + " holds authored.csv and real_labels.csv (reinstall tonecheck)"
+    )
 
 
 def read_table(
