@@ -65,7 +65,9 @@ def bundled_corpus() -> tuple[Path, Path]:
     names = ("authored.csv", "real_labels.csv")
     candidates = []
     try:
-        candidates.append(Path(str(files("tonecheck._data"))))
+        # joinpath: tonecheck._data holds no __init__.py, and str() of a namespace package's
+        # files() is no path
+        candidates.append(Path(str(files("tonecheck._data").joinpath(names[0]))).parent)
     except (ModuleNotFoundError, TypeError):  # not installed as a package: a source checkout
         pass
     candidates.append(Path(__file__).resolve().parents[3] / "data")
