@@ -542,6 +542,121 @@ def test_train_reads_semicolons_cp1252_and_column_names_in_any_case(tmp_path, ti
     assert "model written to" in capsys.readouterr().out
 
 
+# --- formulas: neutralised for Excel, left alone for programs ---------------------------
+
+_FORMULA_POSTS = ['=HYPERLINK("http://x","Profitez") -30 % code CONFINEMENT', "-30 % sur tout ce week-end",
+                  "+ de masques pour tous", "@mairie merci aux soignants", "Merci aux soignants ❤️"]
+
+
+def test_score_neutralises_formulas_for_excel_only(tmp_path, model_arg):
+    import openpyxl
+
+    src = _write_csv(tmp_path / "in.csv", ["=id", "text"], [[f"={i}+1", t] for i, t in enumerate(_FORMULA_POSTS)])
+    for name, extra in (("excel.csv", ["--excel"]), ("plain.csv", []), ("rows.jsonl", []), ("book.xlsx", [])):
+        assert cli.main(["score", str(src), "-o", str(tmp_path / name), *extra, *model_arg]) == 0
+
+    raw = (tmp_path / "excel.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf'=id;text;label;")
+    with open(tmp_path / "excel.csv", encoding="utf-8-sig", newline="") as f:
+        excel = list(csv.DictReader(f, delimiter=";"))
+    assert [r["text"] for r in excel] == ["'" + t for t in _FORMULA_POSTS[:4]] + [_FORMULA_POSTS[4]]
+    assert [r["'=id"] for r in excel] == [f"'={i}+1" for i in range(5)]
+    assert all(float(r["score_tone_deaf"]) >= 0 and r["evidence"].startswith("[") for r in excel)
+
+    plain = _read_csv(tmp_path / "plain.csv")  # for programs: the values as they are
+    assert [r["text"] for r in plain] == _FORMULA_POSTS and plain[0]["=id"] == "=0+1"
+    rows = [json.loads(line) for line in (tmp_path / "rows.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [r["text"] for r in rows] == _FORMULA_POSTS
+
+    ws = openpyxl.load_workbook(tmp_path / "book.xlsx").active
+    header = [c.value for c in ws[1]]
+    text = [ws.cell(row=i + 2, column=header.index("text") + 1) for i in range(5)]
+    assert [c.value for c in text] == _FORMULA_POSTS and all(c.data_type == "s" for c in text)
+    assert [bool(c.quotePrefix) for c in text] == [True, True, True, True, False]
+    assert ws["A1"].value == "=id" and ws["A1"].quotePrefix and ws["A2"].value == "=0+1" and ws["A2"].data_type == "s"
+
+
+# --- train and evaluate read their files as score does: --encoding, --delimiter, --sheet --
+
+
+# Commas outnumber semicolons in this header, so the delimiter detected is ',': only
+# --delimiter ';' reads the file as the spreadsheet that wrote it meant.
+_AMBIGUOUS_HEADER = ["text", "label", "lieu, date, heure, auteur"]
+
+
+def _write_cp1252_semicolons(path, posts):
+    with open(path, "w", encoding="cp1252", errors="replace", newline="") as f:
+        w = csv.writer(f, delimiter=";")
+        w.writerow(_AMBIGUOUS_HEADER)
+        w.writerows([[p.text, p.label, "Brest"] for p in posts])
+    return path
+
+
+def _write_two_sheets(path, posts):
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    notes = book.active
+    notes.title = "Notes"
+    notes.append(["à lire", "avant tout"])
+    notes.append(["export du 20 mars", ""])
+    sheet = book.create_sheet("Posts")
+    sheet.append(["text", "label"])
+    for p in posts:
+        sheet.append([p.text, p.label])
+    book.save(path)
+    return path
+
+
+def test_train_and_evaluate_accept_encoding_and_delimiter(tmp_path, tiny_posts, capsys):
+    from tonecheck import load_model
+    from tonecheck.training.evaluation import text_key, trained_on
+
+    src = _write_cp1252_semicolons(tmp_path / "export.csv", tiny_posts)
+    train = ["train", "--data", str(src), "--real-labels", "", "--folds", "0"]
+    assert cli.main([*train, "--output", str(tmp_path / "m0")]) == 2  # read with the ',' detected
+    assert "export.csv:2: malformed CSV: expected 4 fields" in capsys.readouterr().err
+    # Forcing UTF-8 is obeyed: the cp1252 bytes are refused, naming the line.
+    assert cli.main([*train, "--output", str(tmp_path / "m0"), "--delimiter", ";", "--encoding", "utf-8"]) == 2
+    assert "export.csv" in capsys.readouterr().err and not (tmp_path / "m0" / "tonecheck.json").exists()
+
+    out = tmp_path / "m"
+    assert cli.main([*train, "--output", str(out), "--delimiter", ";", "--encoding", "cp1252"]) == 0
+    capsys.readouterr()
+    written = {text_key(p.text.encode("cp1252", errors="replace").decode("cp1252")) for p in tiny_posts}
+    assert trained_on(load_model(out).metadata) == written  # every accent read back as written
+
+    assert cli.main(["evaluate", str(src), "--model", str(out), "--split", "all",
+                     "--encoding", "cp1252", "--delimiter", ";"]) == 0
+    report = capsys.readouterr().out
+    n = len(tiny_posts)
+    assert f"{n} of {n} evaluated texts were in the model's training data" in report  # same texts, same keys
+    assert f"(n={sum(p.label != 'none' for p in tiny_posts)})" in report and "confusion matrix" in report
+    assert cli.main(["evaluate", str(src), "--model", str(out), "--split", "all", "--delimiter", "tab"]) == 2
+    assert "export.csv:" in capsys.readouterr().err  # read with tabs, as asked: the file is refused
+
+
+def test_train_and_evaluate_read_the_sheet_they_are_given(tmp_path, tiny_posts, tiny_model_dir, capsys):
+    from tonecheck import load_model
+
+    book = _write_two_sheets(tmp_path / "export.xlsx", tiny_posts)
+    train = ["train", "--data", str(book), "--real-labels", "", "--folds", "0"]
+    assert cli.main([*train, "--output", str(tmp_path / "m0")]) == 2  # the first sheet holds notes
+    assert "missing column(s)" in capsys.readouterr().err
+    assert cli.main([*train, "--output", str(tmp_path / "m0"), "--sheet", "Archive"]) == 2
+    assert "no sheet 'Archive'" in capsys.readouterr().err
+
+    out = tmp_path / "m"
+    assert cli.main([*train, "--output", str(out), "--sheet", "Posts"]) == 0
+    assert f"training on {len(tiny_posts)} posts" in capsys.readouterr().out
+    assert load_model(out).metadata["trained_on"]["posts"] == len(tiny_posts)
+
+    assert cli.main(["evaluate", str(book), "--model", str(tiny_model_dir), "--sheet", "posts"]) == 0  # any case
+    assert f"(n={sum(p.label != 'none' for p in tiny_posts)})" in capsys.readouterr().out
+    assert cli.main(["evaluate", "--sheet", "Posts"]) == 2  # the full report reads no DATA
+    assert "--sheet say how to read DATA" in capsys.readouterr().err
+
+
 # --- a real terminal --------------------------------------------------------------------
 
 

@@ -5,6 +5,7 @@ import json
 import os
 import re
 import time
+from pathlib import Path
 
 import pytest
 
@@ -165,6 +166,61 @@ def test_score_html_to_stdout_still_prints_the_rows(drafts, tmp_path, capsys):
     assert cli.main(["score", str(drafts), "-o", "-", "--html", str(tmp_path / "r.html")]) == 1
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("id,date,channel,text,label") and len(lines) == 4
+
+
+def test_score_table_and_html_without_output_names_only_files_that_exist(
+    drafts, tmp_path, tmp_path_factory, monkeypatch, capsys
+):
+    """`score --table --html` without -o once said "rows scored into /tmp/…/scored.csv", a
+    temporary file deleted before the user could open it."""
+    import tempfile
+
+    temp = tmp_path_factory.mktemp("scratch")  # the temporary folder the command may use
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    code = cli.main(["score", str(drafts), "--table", "--html", str(tmp_path / "review.html"), "--verbose"])
+    assert code == 1  # the blank row
+    out = capsys.readouterr()
+    assert "tonecheck-report-" not in out.out + out.err and str(temp) not in out.out + out.err
+    assert out.out.rstrip().splitlines()[-1] == "3 rows scored"
+    assert "tone-deaf" in out.out and "supportive" in out.out  # the table is printed
+    assert "a temporary file for the --html report (-o FILE keeps the scored rows)" in out.err
+    assert f"écrit dans {tmp_path / 'review.html'}" in out.err
+    assert [r[1] for r in _data((tmp_path / "review.html").read_text(encoding="utf-8"))["rows"]] == \
+        ["tone-deaf", "supportive", None]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["drafts.csv", "review.html"]
+    assert list(temp.iterdir()) == []  # the temporary rows are gone
+
+    assert cli.main(["score", str(drafts), "--table", "-o", str(tmp_path / "s.csv"), "--html", str(tmp_path / "r.html")]) == 1
+    assert capsys.readouterr().out.rstrip().endswith(f"3 rows scored into {tmp_path / 's.csv'}")
+    assert (tmp_path / "s.csv").is_file() and (tmp_path / "r.html").is_file()
+
+
+def test_score_table_html_and_rows_to_stdout_is_refused(drafts, tmp_path, capsys):
+    assert cli.main(["score", str(drafts), "--table", "-o", "-", "--html", str(tmp_path / "r.html")]) == 2
+    out = capsys.readouterr()
+    assert out.out == "" and "--table prints on standard output; give -o FILE" in out.err
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_report_of_a_file_scored_for_excel_shows_the_texts_as_written(tmp_path, capsys):
+    """`score --excel` puts a ' before a cell Excel would run; the report, built from that
+    file, shows the post as it was written, its evidence words in place."""
+    post = "-30 % avec le code RESTEZCHEZVOUS, profitez du confinement"
+    src = tmp_path / "drafts.csv"
+    with open(src, "w", encoding="utf-8", newline="") as f:
+        csv.writer(f, delimiter=";").writerows([["id", "text"], ["=1+1", post], ["a2", "'Merci' aux soignants"]])
+    assert cli.main(["score", str(src), "--excel", "-o", str(tmp_path / "x.csv"), "--html", str(tmp_path / "r.html")]) == 0
+    assert "'-30 %" in (tmp_path / "x.csv").read_text(encoding="utf-8-sig")
+    data = _data((tmp_path / "r.html").read_text(encoding="utf-8"))
+    texts = [next(v for v in r if isinstance(v, str) and ("30 %" in v or "Merci" in v)) for r in data["rows"]]
+    assert sorted(texts) == sorted([post, "'Merci' aux soignants"])
+    assert "=1+1" in json.dumps(data["rows"], ensure_ascii=False) and "'=1+1" not in json.dumps(data["rows"])
+    # tonecheck report reads it too, and a plain ';' file scored without --excel.
+    assert cli.main(["report", str(tmp_path / "x.csv"), "-o", str(tmp_path / "r2.html")]) == 0
+    assert cli.main(["score", str(src), "-o", str(tmp_path / "plain.csv")]) == 0
+    assert (tmp_path / "plain.csv").read_text(encoding="utf-8").startswith("id;text;label;")
+    assert cli.main(["report", str(tmp_path / "plain.csv"), "-o", str(tmp_path / "r3.html")]) == 0
+    assert _data((tmp_path / "r3.html").read_text(encoding="utf-8"))["rows"] == data["rows"]
 
 
 def test_report_of_a_scored_file(drafts, tmp_path, capsys):

@@ -12,8 +12,10 @@ from tonecheck.tables import (
     InputError,
     OutputError,
     match_column,
+    neutralise_formula,
     open_table,
     open_writer,
+    restore_formula,
     similar_column,
 )
 
@@ -331,6 +333,63 @@ def test_excel_csv_has_a_bom_and_semicolons(tmp_path):
         w.write({"a": "x;y", "b": 0.000048})
         w.commit()
     assert p.read_bytes() == codecs.BOM_UTF8 + b'a;b\n"x;y";0.000048\n'
+
+
+# Cells a spreadsheet would run (OWASP's list of first characters), and neighbours it would not.
+FORMULAS = ['=HYPERLINK("http://x","clic")', "+33 6 12 34 56 78", "-30 % ce soir", "@marque merci",
+            "\tTAB", "\rCR", "'=déjà neutralisé", "'"]
+HARMLESS = ["Merci ❤️", " =après une espace", "", "a=b"]
+
+
+@pytest.mark.parametrize("text", FORMULAS + HARMLESS)
+def test_neutralise_formula_is_undone_exactly(text):
+    neutral = neutralise_formula(text)
+    assert not neutral.startswith(("=", "+", "-", "@", "\t", "\r"))
+    assert restore_formula(neutral) == text
+    assert (neutral == text) == (text in HARMLESS)
+
+
+def test_csv_for_excel_neutralises_formulas_plain_csv_and_jsonl_do_not(tmp_path):
+    import csv
+
+    rows = [{"=id": t, "text": t, "score": -0.5} for t in FORMULAS + HARMLESS]
+    for name, fmt, kw in (("excel.csv", "csv", {"delimiter": ";", "bom": True, "neutralise_formulas": True}),
+                          ("plain.csv", "csv", {}), ("rows.jsonl", "jsonl", {})):
+        with open_writer(tmp_path / name, fmt, ["=id", "text", "score"], **kw) as w:
+            for row in rows:
+                w.write(row)
+            w.commit()
+    with open(tmp_path / "excel.csv", encoding="utf-8-sig", newline="") as f:
+        excel = list(csv.reader(f, delimiter=";"))
+    assert excel[0] == ["'=id", "text", "score"]
+    assert [r[1] for r in excel[1:]] == [neutralise_formula(t) for t in FORMULAS + HARMLESS]
+    assert excel[1][1] == "'=HYPERLINK(\"http://x\",\"clic\")" and excel[-1][1] == "a=b"
+    assert {r[2] for r in excel[1:]} == {"-0.5"}  # numbers are numbers, not text to neutralise
+    with open(tmp_path / "plain.csv", encoding="utf-8", newline="") as f:
+        assert [r[1] for r in list(csv.reader(f))[1:]] == FORMULAS + HARMLESS
+    lines = (tmp_path / "rows.jsonl").read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line)["text"] for line in lines] == FORMULAS + HARMLESS
+
+
+def test_xlsx_cells_that_start_like_formulas_are_text_with_a_quote_prefix(tmp_path):
+    import zipfile
+
+    import openpyxl
+
+    p = tmp_path / "o.xlsx"
+    with open_writer(p, "xlsx", ["=id", "text"]) as w:
+        for t in FORMULAS + HARMLESS:
+            w.write({"=id": 1, "text": t})
+        w.commit()
+    ws = openpyxl.load_workbook(p).active
+    assert ws["A1"].value == "=id" and ws["A1"].quotePrefix and ws["A1"].data_type == "s"
+    cells = [ws.cell(row=i + 2, column=2) for i in range(len(FORMULAS + HARMLESS))]
+    # The text itself, no ' (XML reads a carriage return back as a line feed).
+    assert [c.value or "" for c in cells] == [t.replace("\r", "\n") for t in FORMULAS + HARMLESS]
+    assert all(c.data_type == "s" for c in cells if c.value is not None)  # "" reads back as an empty cell
+    assert [bool(c.quotePrefix) for c in cells] == [t.startswith(("=", "+", "-", "@", "\t", "\r")) for t in FORMULAS + HARMLESS]
+    with zipfile.ZipFile(p) as z:
+        assert "<f>" not in z.read("xl/worksheets/sheet1.xml").decode()  # no formula anywhere
 
 
 def test_xlsx_out_never_writes_formulas_or_illegal_characters(tmp_path):

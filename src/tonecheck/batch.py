@@ -138,7 +138,8 @@ def score_file(
 
     ``fmt``, ``encoding``, ``delimiter`` and ``sheet`` force how the input is read (see
     :func:`tonecheck.tables.open_table`); ``out_format`` the output format (default: see
-    :func:`output_format`); ``excel`` writes CSV with ``;`` and a UTF-8 byte-order mark.
+    :func:`output_format`); ``excel`` writes CSV with ``;`` and a UTF-8 byte-order mark, each
+cell that starts like a formula behind a ``'`` (:func:`tonecheck.tables.neutralise_formula`).
     ``jobs`` processes score batches side by side (1: in this process).
 
     Raises :class:`InputError` (the input cannot be read), :class:`OutputError` (the output
@@ -172,7 +173,8 @@ def score_file(
             raise InputError(f"{table.name}: the input has both {both[0].removeprefix(PREFIX)!r} and {both[0]!r} "
                              "columns, the names tonecheck adds; rename one of them")
         out_delimiter = ";" if excel else "\t" if str(dst).lower().endswith((".tsv", ".tab")) else table.delimiter or ","
-        with open_writer(dst, out_fmt, [*header, *names], delimiter=out_delimiter, bom=excel) as writer:
+        with open_writer(dst, out_fmt, [*header, *names], delimiter=out_delimiter, bom=excel,
+                         neutralise_formulas=excel) as writer:
             loaded = resolve_model(model)  # after the output is known to be writable: loading takes a second
             state = _Writing(writer, header, names, table, summary, max_error_lines, on_row, on_note)
             scored = _scored(_chain(first, batches), loaded, jobs)

@@ -106,6 +106,9 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train a model on labelled posts", parents=[common])
     p.add_argument("--data", action="append",
                    help=f"CSV/JSONL/xlsx with text,label[,split] (repeatable; default: {DEFAULT_AUTHORED})")
+    p.add_argument("--with-bundled", action="store_true",
+                   help="train on the corpus shipped with tonecheck (authored posts, and the real posts' labels "
+                        "joined with their texts from --real-texts), plus the --data files if given")
     p.add_argument("--real-labels", default=DEFAULT_REAL_LABELS, help="id,label[,split] file of real posts ('' to skip)")
     p.add_argument("--real-texts", default=DEFAULT_REAL_TEXTS, help="folder of id,text files (or one file) the real labels are joined with")
     p.add_argument("--output", default="tonecheck-model", help="folder to write the model into (tonecheck.json and the two data files it names)")
@@ -114,6 +117,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--allow-less-data", action="store_true",
                    help="replace the shipped model even when this run has fewer posts than it was trained on")
     p.add_argument("--folds", type=int, default=5, help="cross-validation folds for the report (0: skip)")
+    _input_options(p, what="the --data files")
 
     p = sub.add_parser("evaluate", help="evaluate a model on labelled data, or write the full report", parents=[common])
     p.add_argument("data", nargs="?", help="CSV/JSONL/xlsx with text,label columns; without it, the full report")
@@ -124,15 +128,22 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--real-texts", default=DEFAULT_REAL_TEXTS)
     p.add_argument("--split", default="test", help="with DATA: the rows of this split value only (default: test; 'all': every row)")
     p.add_argument("--quick", action="store_true", help="full report with fewer model candidates")
+    _input_options(p, what="DATA")
     add_commands(sub)
     return parser
 
 
-def _input_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--format", choices=["csv", "jsonl", "xlsx"], help="input format (default: by extension, else detected)")
-    p.add_argument("--encoding", help="input text encoding (default: detected: UTF-8/16 by BOM, UTF-8, else cp1252)")
-    p.add_argument("--delimiter", help="CSV delimiter: ',' ';' or 'tab' (default: detected from the header line)")
-    p.add_argument("--sheet", help="the sheet of an .xlsx workbook to read (default: the first)")
+def _input_options(p: argparse.ArgumentParser, what: str = "the input") -> None:
+    """The options that force how a table is read; ``score``, ``train`` and ``evaluate`` share them."""
+    p.add_argument("--format", choices=["csv", "jsonl", "xlsx"],
+                   help=f"format of {what} (default: by extension, else detected)")
+    p.add_argument("--encoding", help=f"text encoding of {what} (default: detected: UTF-8/16 by BOM, UTF-8, else cp1252)")
+    p.add_argument("--delimiter", help=f"CSV delimiter of {what}: ',' ';' or 'tab' (default: detected from the header line)")
+    p.add_argument("--sheet", help=f"the sheet of {what} to read, for .xlsx workbooks (default: the first)")
+
+
+def _read_options(args: argparse.Namespace) -> dict[str, str | None]:
+    return {"fmt": args.format, "encoding": args.encoding, "delimiter": args.delimiter, "sheet": args.sheet}
 
 
 class _Stopped(KeyboardInterrupt):
@@ -221,6 +232,8 @@ def _unfinished(args: argparse.Namespace) -> str:
     output = getattr(args, "output", None)
     if args.command != "score":
         return "nothing was saved"
+    if output is None and getattr(args, "html", None):
+        return f"the report {args.html} was not written"
     if output in (None, "-"):
         return "the output on standard output is incomplete"
     return f"{output} was not written (an existing file is left as it was)"
@@ -287,7 +300,9 @@ def _cmd_score(args: argparse.Namespace) -> int:
     if args.jobs < 1:
         return _usage(f"--jobs must be at least 1, not {args.jobs}")
     to_stdout = args.output in (None, "-")
-    if args.table and args.output == "-":
+    # `score --html` without -o scores into a temporary file it deletes: never name that file.
+    requested = getattr(args, "requested_output", args.output)
+    if args.table and requested == "-":
         return _usage("--table prints on standard output; give -o FILE to also write the scored rows")
     named = None
     if not to_stdout:
@@ -344,14 +359,14 @@ def _cmd_score(args: argparse.Namespace) -> int:
         _print_table(table, width, model)
         if table_left:
             print(f"… and {table_left:,} more rows (the output file has them all: -o FILE)")
-        print(f"\n{summary.rows} rows scored" + (f" into {output}" if args.output else ""))
+        print(f"\n{summary.rows} rows scored" + (f" into {output}" if requested not in (None, "-") else ""))
         sys.stdout.flush()
     if args.verbose:
         how = summary.input_format + (f", {summary.encoding}" if summary.encoding else "")
         how += f", delimiter {summary.delimiter!r}" if summary.delimiter else ""
         how += f", sheet {summary.sheet!r}" if summary.sheet else ""
         print(f"tonecheck: read {args.input} ({how}), texts from column {summary.text_column!r}; "
-              f"wrote {summary.output_format} to {args.output or 'standard output'}", file=sys.stderr)
+              f"wrote {summary.output_format} to {_output_shown(requested, args.output)}", file=sys.stderr)
         print(f"tonecheck: {summary.rows:,} rows in {elapsed:.1f}s ({summary.rows / max(elapsed, 1e-9):,.0f} rows/s)",
               file=sys.stderr)
     if summary.columns_renamed and not args.quiet:
@@ -366,6 +381,12 @@ def _cmd_score(args: argparse.Namespace) -> int:
                 print(f"  … and {summary.errors - len(summary.error_lines):,} more (see the error column)", file=sys.stderr)
         return EXIT_ROW_ERRORS
     return EXIT_OK
+
+
+def _output_shown(requested: str | None, written: str | None) -> str:
+    if requested != written:
+        return "a temporary file for the --html report (-o FILE keeps the scored rows)"
+    return "standard output" if requested in (None, "-") else requested
 
 
 # --- the table --------------------------------------------------------------------------
@@ -505,22 +526,42 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from tonecheck.training.train import train_and_save
 
+    data, bundled, real_labels = list(args.data or []), [], args.real_labels
+    if args.with_bundled:
+        from tonecheck.training.corpus import bundled_corpus
+
+        authored, labels = bundled_corpus()
+        bundled = [str(authored)]
+        if real_labels == DEFAULT_REAL_LABELS:  # not given: the labels shipped beside the corpus
+            real_labels = str(labels)
+    elif not data:
+        if not Path(DEFAULT_AUTHORED).is_file():
+            return _usage(f"{DEFAULT_AUTHORED} not found here: give --data FILE, run in a tonecheck checkout, or pass "
+                          "--with-bundled to train on the corpus shipped with tonecheck")
+        data = [DEFAULT_AUTHORED]
     train_and_save(
-        data=args.data or [DEFAULT_AUTHORED],
-        real_labels=args.real_labels or None,
+        data=data,
+        bundled=bundled,
+        real_labels=real_labels or None,
         real_texts=args.real_texts,
         output=args.output,
         force=args.force,
         all_splits=args.all_splits,
         folds=args.folds,
         allow_less_data=args.allow_less_data,
+        read_options=_read_options(args),
     )
     return EXIT_OK
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
+    forced = [f"--{k}" for k in ("format", "encoding", "delimiter", "sheet") if getattr(args, k) is not None]
+    if forced and not args.data:
+        return _usage(f"{', '.join(forced)} say how to read DATA; the full report reads the project's own files")
     if args.data:
         from tonecheck.training.evaluation import evaluate_file
 

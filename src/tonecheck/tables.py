@@ -14,6 +14,13 @@ A file is written to a temporary ``.NAME.*.partial`` beside it and renamed only 
 :meth:`TableWriter.commit`, with the permissions the umask gives a new file (or those of the
 file it replaces). Failures to write raise :class:`OutputError`.
 
+Formulas: a spreadsheet runs a cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a
+carriage return (OWASP, "CSV injection"). Written for Excel (``neutralise_formulas``, what
+``--excel`` asks), a CSV cell that starts so gets a ``'`` in front (:func:`neutralise_formula`,
+undone exactly by :func:`restore_formula`); an ``.xlsx`` cell is always a text cell, and one
+that starts so is also marked "quote prefix", so that Excel keeps it text when it is edited.
+The plain CSV and JSON Lines are written as they are: they are for programs.
+
 Exceptions: ``ToneCheckError`` ← :class:`InputError` (also a ``ValueError``) and
 :class:`OutputError` (also an ``OSError``); :class:`UnwritableRow` (a ``ValueError``) for one
 row the writer cannot encode.
@@ -56,6 +63,10 @@ __all__ = [
     "similar_column",
     "format_of_path",
     "FIELD_SIZE_LIMIT",
+    "FORMULA_STARTS",
+    "neutralise_formula",
+    "restore_formula",
+    "sniff_delimiter",
 ]
 
 FORMATS = ("csv", "jsonl", "xlsx")
@@ -69,6 +80,8 @@ SNIFF_BYTES = 1 << 16
 #: Excel's limits: characters in a cell, rows in a sheet.
 XLSX_MAX_CELL = 32_767
 XLSX_MAX_ROWS = 1_048_576
+#: How a cell that a spreadsheet would run as a formula starts (OWASP's list).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 _SUFFIXES = {
     ".csv": "csv", ".tsv": "csv", ".tab": "csv", ".txt": "csv",
@@ -426,6 +439,9 @@ def _sniff_delimiter(head: str, src: str | os.PathLike[str]) -> str:
     return best
 
 
+sniff_delimiter = _sniff_delimiter
+
+
 class _Lines:
     """Feeds a csv reader line by line, keeping what a parse error needs: the quote count
     of the current record (odd: a quote is still open) and its first line."""
@@ -649,6 +665,26 @@ def _cell_text(value: Any) -> str:
 
 # ---------------------------------------------------------------------------------------
 # writing
+
+
+def neutralise_formula(text: str) -> str:
+    """``text`` as a spreadsheet cell that is never run: a ``'`` before a text that starts
+    like a formula (see :data:`FORMULA_STARTS`), and before one that starts with ``'``
+    itself, so that :func:`restore_formula` gives the text back exactly.
+
+    >>> [neutralise_formula(t) for t in ("=1+1", "-30 % ce soir", "@marque", "Merci", "'ok")]
+    ["'=1+1", "'-30 % ce soir", "'@marque", 'Merci', "''ok"]
+    """
+    return "'" + text if text.startswith((*FORMULA_STARTS, "'")) else text
+
+
+def restore_formula(text: str) -> str:
+    """The text :func:`neutralise_formula` was given.
+
+    >>> [restore_formula(neutralise_formula(t)) for t in ("=1+1", "'", "''=x", "Merci")]
+    ['=1+1', "'", "''=x", 'Merci']
+    """
+    return text[1:] if text[:1] == "'" and text[1:2] in (*FORMULA_STARTS, "'") and len(text) > 1 else text
 
 
 def _umask() -> int:
@@ -875,21 +911,31 @@ class _TextWriter(TableWriter):
 class _CsvWriter(_TextWriter):
     format = "csv"
 
-    def __init__(self, target: _Target, columns: Sequence[str], delimiter: str, bom: bool) -> None:
+    def __init__(
+        self, target: _Target, columns: Sequence[str], delimiter: str, bom: bool, neutralise: bool = False
+    ) -> None:
         super().__init__(target, bom)
         self.columns = list(columns)
+        self.neutralise = neutralise
         self.csv = csv.writer(self.out, delimiter=delimiter, lineterminator="\n")
+        # The csv module quotes a field holding "\n" but not one holding only a bare "\r",
+        # which every reader takes for a line end: such a row is written all quoted.
+        self.csv_quoted = csv.writer(self.out, delimiter=delimiter, lineterminator="\n", quoting=csv.QUOTE_ALL)
         with _OutputFailure(self.name):
-            self.csv.writerow(self.columns)
+            self.csv.writerow([neutralise_formula(c) for c in self.columns] if neutralise else self.columns)
             self.out.flush()  # a full disk or a closed pipe shows now, before any scoring
 
     def write(self, row: Mapping[str, Any]) -> None:
-        cells = [_cell(row.get(c)) for c in self.columns]
+        values = [row.get(c) for c in self.columns]
+        cells = [_cell(v) for v in values]
+        if self.neutralise:  # texts only: a number (a score, -0.5 from JSON Lines) stays a number
+            cells = [neutralise_formula(c) if isinstance(v, str) else c for v, c in zip(values, cells)]
+        writer = self.csv_quoted if any("\r" in c for c in cells) else self.csv
         with _OutputFailure(self.name):
             try:
-                self.csv.writerow(cells)
+                writer.writerow(cells)
             except UnicodeEncodeError:  # lone surrogates (from JSON escapes) have no UTF-8 form
-                self.csv.writerow([_SURROGATES.sub("\ufffd", c) for c in cells])
+                writer.writerow([_SURROGATES.sub("\ufffd", c) for c in cells])
         self.rows += 1
 
 
@@ -929,6 +975,8 @@ class _XlsxWriter(TableWriter):
             text = text[: XLSX_MAX_CELL - 1] + "…"
         cell = WriteOnlyCell(self.sheet, value=text)
         cell.data_type = "s"  # never a formula, whatever the post starts with
+        if text.startswith(FORMULA_STARTS):
+            cell.quotePrefix = True  # and Excel keeps it text when someone edits the cell
         return cell
 
     def write(self, row: Mapping[str, Any]) -> None:
@@ -955,10 +1003,13 @@ def open_writer(
     *,
     delimiter: str = ",",
     bom: bool = False,
+    neutralise_formulas: bool = False,
 ) -> TableWriter:
     """A :class:`TableWriter` for ``dst`` (None or ``-``: standard output) in ``fmt``.
 
-    ``columns`` fixes the CSV and xlsx columns (JSON Lines writes each row's keys). The
+    ``columns`` fixes the CSV and xlsx columns (JSON Lines writes each row's keys).
+    ``neutralise_formulas`` writes CSV cells through :func:`neutralise_formula` (CSV for a
+    spreadsheet; xlsx cells are always text). The
     destination is checked first: a folder, a path under a file or a folder without write
     permission raise :class:`OutputError` before any row is written.
     """
@@ -971,7 +1022,7 @@ def open_writer(
                 raise OutputError(f"cannot write a workbook to {target.name}: give a file name ending in .xlsx")
             return _XlsxWriter(target, columns)
         if fmt == "csv":
-            return _CsvWriter(target, columns, delimiter, bom)
+            return _CsvWriter(target, columns, delimiter, bom, neutralise_formulas)
         return _JsonlWriter(target, bom)
     except BaseException:
         target.abort()

@@ -94,6 +94,7 @@ def score_with_html(args: argparse.Namespace, score: Callable[[argparse.Namespac
     if not output or output == "-":
         tmp_dir = tempfile.mkdtemp(prefix="tonecheck-report-")
         args.output = os.path.join(tmp_dir, "scored." + fmt)
+        args.requested_output = output  # what score says it wrote to: not the file deleted below
     try:
         code = score(args)
         if code not in (EXIT_OK, EXIT_ROW_ERRORS) or not Path(args.output).is_file():
@@ -115,6 +116,7 @@ def score_with_html(args: argparse.Namespace, score: Callable[[argparse.Namespac
         return code
     finally:
         args.output = output
+        vars(args).pop("requested_output", None)
         if tmp_dir is not None:
             shutil.rmtree(tmp_dir, ignore_errors=True)
 

@@ -4,10 +4,17 @@ The reader is lenient about what the batch writer may vary (``tonecheck_``-prefi
 columns, evidence as ``[text, start, end, weight]`` lists or as objects, reasons as a
 ``;``-joined string or a list) and strict about what a report needs: the result columns
 must be there, and evidence must point at its words in the text.
+
+A CSV is read with the delimiter its header line uses (``,``, ``;`` or tab, as ``score``
+writes the input's); one that starts with a UTF-8 byte-order mark was written for Excel
+(``score --excel``, the only CSV ``score`` writes with one), so each cell it wrote behind a
+``'`` to keep Excel from running it is read back as it was scored
+(:func:`tonecheck.tables.restore_formula`): the evidence offsets hold again.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import json
 import os
@@ -72,7 +79,7 @@ def read_scored(
     """
     fmt = scored_format(path, fmt)
     try:
-        f = open(path, encoding="utf-8", newline="")
+        f = open(path, encoding="utf-8-sig", newline="")
     except OSError as e:
         raise ScoredFileError(f"cannot read {path}: {e.strerror or e}") from e
     try:
@@ -97,9 +104,17 @@ def _result_names(names: list[str], path: str) -> dict[str, str]:
 
 
 def _read_csv(f: IO[str], text_column: str, path: str) -> tuple[list[str], list[ScoredRow]]:
+    from tonecheck.tables import restore_formula, sniff_delimiter
+
     old_limit = csv.field_size_limit(_FIELD_LIMIT)
     try:
-        reader = csv.reader(f, strict=True)
+        with open(path, "rb") as raw:
+            for_excel = raw.read(3) == codecs.BOM_UTF8
+        head = f.readline()
+        f.seek(0)
+        reader = csv.reader(f, strict=True, delimiter=sniff_delimiter(head, path))
+        if for_excel:
+            reader = _Restored(reader, restore_formula)  # type: ignore[assignment]
         try:
             header = next(reader)
         except StopIteration:
@@ -125,6 +140,23 @@ def _read_csv(f: IO[str], text_column: str, path: str) -> tuple[list[str], list[
         return own, rows
     finally:
         csv.field_size_limit(old_limit)
+
+
+class _Restored:
+    """A csv reader whose cells go through ``restore`` (``line_num`` kept for messages)."""
+
+    def __init__(self, reader: Any, restore: Any) -> None:
+        self.reader, self.restore = reader, restore
+
+    @property
+    def line_num(self) -> int:
+        return int(self.reader.line_num)
+
+    def __iter__(self) -> _Restored:
+        return self
+
+    def __next__(self) -> list[str]:
+        return [self.restore(c) for c in next(self.reader)]
 
 
 def _read_jsonl(f: IO[str], text_column: str, path: str) -> tuple[list[str], list[ScoredRow]]:

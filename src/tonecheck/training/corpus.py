@@ -23,6 +23,7 @@ __all__ = [
     "Post",
     "DATA_LABELS",
     "MIN_EXAMPLES_PER_LABEL",
+    "bundled_corpus",
     "read_table",
     "read_posts",
     "read_real_posts",
@@ -52,19 +53,53 @@ class Post:
     meta: dict[str, str] = field(default_factory=dict, compare=False)
 
 
-def read_table(path: str | os.PathLike[str], *, columns: Sequence[str] = ()) -> list[dict[str, str]]:
+def bundled_corpus() -> tuple[Path, Path]:
+    """The corpus shipped with tonecheck: the authored posts (``authored.csv``) and the real
+    posts' ids and labels (``real_labels.csv``; their texts are never shipped).
+
+    Installed, they are package data (``tonecheck/_data``, from the project's ``data/``); run
+    from a source checkout (``src/`` on the path, no install), the checkout's ``data/``.
+    """
+    from importlib.resources import files
+
+    names = ("authored.csv", "real_labels.csv")
+    candidates = []
+    try:
+        # joinpath: tonecheck._data holds no __init__.py, and str() of a namespace package's
+        # files() is no path
+        candidates.append(Path(str(files("tonecheck._data").joinpath(names[0]))).parent)
+    except (ModuleNotFoundError, TypeError):  # not installed as a package: a source checkout
+        pass
+    candidates.append(Path(__file__).resolve().parents[3] / "data")
+    for folder in candidates:
+        if all((folder / n).is_file() for n in names):
+            return folder / names[0], folder / names[1]
+    raise TrainingDataError(
+        "the bundled corpus is missing: none of " + ", ".join(str(c) for c in candidates)
+        + " holds authored.csv and real_labels.csv (reinstall tonecheck)"
+    )
+
+
+def read_table(
+    path: str | os.PathLike[str], *, columns: Sequence[str] = (), fmt: str | None = None,
+    encoding: str | None = None, delimiter: str | None = None, sheet: str | None = None,
+) -> list[dict[str, str]]:
     """Rows of a CSV, JSON Lines or xlsx file (or ``-``: standard input) as dicts of strings.
 
     Read as ``tonecheck score`` reads its input (:func:`tonecheck.tables.open_table`:
-    delimiter and encoding detected). Each name in ``columns`` is matched to the file's
-    column ignoring case, white space and a BOM, and the row uses the name given. A row that
-    cannot be read refuses the file (:class:`TrainingDataError` naming its line): training
-    data must be read whole.
+    format, delimiter and encoding detected unless ``fmt``, ``encoding`` or ``delimiter``
+    force them; ``sheet`` names the xlsx sheet). Each name in ``columns`` is matched to the
+    file's column ignoring case, white space and a BOM, and the row uses the name given. A
+    row that cannot be read refuses the file (:class:`TrainingDataError` naming its line):
+    training data must be read whole.
     """
-    return _read_table_lines(path, columns=columns)[0]
+    return _read_table_lines(path, columns=columns, fmt=fmt, encoding=encoding, delimiter=delimiter, sheet=sheet)[0]
 
 
-def _read_table_lines(path: str | os.PathLike[str], *, columns: Sequence[str] = ()) -> tuple[list[dict[str, str]], list[int]]:
+def _read_table_lines(
+    path: str | os.PathLike[str], *, columns: Sequence[str] = (), fmt: str | None = None,
+    encoding: str | None = None, delimiter: str | None = None, sheet: str | None = None,
+) -> tuple[list[dict[str, str]], list[int]]:
     """:func:`read_table`'s rows and the line (or sheet row) each starts on."""
     from tonecheck.tables import InputError, match_column, open_table
 
@@ -74,7 +109,7 @@ def _read_table_lines(path: str | os.PathLike[str], *, columns: Sequence[str] = 
     rows: list[dict[str, str]] = []
     lines: list[int] = []
     try:
-        with open_table(path) as table:
+        with open_table(path, fmt=fmt, encoding=encoding, delimiter=delimiter, sheet=sheet) as table:
             renamed: dict[str, str] = {}
             if table.header:
                 for wanted in columns:
@@ -98,9 +133,14 @@ def _read_table_lines(path: str | os.PathLike[str], *, columns: Sequence[str] = 
     return rows, lines
 
 
-def read_posts(path: str | os.PathLike[str]) -> list[Post]:
-    """Labelled posts from a training file, validated (see :func:`validate_posts`)."""
-    rows, lines = _read_table_lines(path, columns=("text", "label", "split", "pair_id"))
+def read_posts(
+    path: str | os.PathLike[str], *, fmt: str | None = None, encoding: str | None = None,
+    delimiter: str | None = None, sheet: str | None = None,
+) -> list[Post]:
+    """Labelled posts from a training file (read as :func:`read_table` reads it; the
+    keywords force what is otherwise detected). :func:`validate_posts` checks them."""
+    rows, lines = _read_table_lines(path, columns=("text", "label", "split", "pair_id"), fmt=fmt,
+                                    encoding=encoding, delimiter=delimiter, sheet=sheet)
     missing = [c for c in ("text", "label") if rows and c not in rows[0]]
     if not rows:
         raise TrainingDataError(f"{path}: no rows")

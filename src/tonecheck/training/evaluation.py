@@ -53,7 +53,8 @@ def evaluate_file(args: argparse.Namespace) -> int:
     from tonecheck.training.corpus import read_table
     from tonecheck.training.train import classification_report, format_report
 
-    rows = read_table(args.data)
+    rows = read_table(args.data, fmt=getattr(args, "format", None), encoding=getattr(args, "encoding", None),
+                      delimiter=getattr(args, "delimiter", None), sheet=getattr(args, "sheet", None))
     if not rows or args.text_column not in rows[0] or args.label_column not in rows[0]:
         cols = sorted(rows[0]) if rows else []
         raise TrainingDataError(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -272,16 +272,24 @@ def _thresholds_on_unseen_sources(posts: Sequence[Post], config: TrainConfig, re
 
 def load_training_posts(
     data: Sequence[str], real_labels: str | None, real_texts: str | None, *, all_splits: bool = False,
-    say: Any = print,
+    say: Any = print, read_options: Mapping[str, str | None] | None = None, bundled: Sequence[str] = (),
 ) -> list[Post]:
-    """The posts ``tonecheck train`` learns from: data files, plus real posts when their texts exist."""
+    """The posts ``tonecheck train`` learns from: data files, plus real posts when their texts exist.
+
+    ``read_options`` (``fmt``, ``encoding``, ``delimiter``, ``sheet``: ``tonecheck train``'s
+    ``--format``, ``--encoding``, ``--delimiter`` and ``--sheet``) apply to the ``data`` files,
+    not to the ``bundled`` files (the corpus shipped with tonecheck, read first) nor to the real
+    posts' files, which are the project's own.
+    """
     from pathlib import Path
 
     from tonecheck.training.corpus import read_posts, read_real_posts
 
     posts: list[Post] = []
-    for path in data:
+    for path in bundled:
         posts.extend(read_posts(path))
+    for path in data:
+        posts.extend(read_posts(path, **(read_options or {})))
     if real_labels:
         missing = [str(p) for p in (real_labels, real_texts) if not p or not Path(p).exists()]
         if missing:
@@ -350,8 +358,13 @@ def train_and_save(
     config: TrainConfig = TrainConfig(),
     say: Any = print,
     allow_less_data: bool = False,
+    read_options: Mapping[str, str | None] | None = None,
+    bundled: Sequence[str] = (),
 ) -> FittedModel:
-    """What ``tonecheck train`` does: load, validate, cross-validate, fit, save atomically."""
+    """What ``tonecheck train`` does: load, validate, cross-validate, fit, save atomically.
+
+    ``bundled`` files (the shipped corpus) are read before ``data``, without ``read_options``.
+    """
     from pathlib import Path
 
     from tonecheck.errors import ModelFileError
@@ -366,7 +379,8 @@ def train_and_save(
         raise ModelFileError(f"{json_path} exists; pass --force to overwrite it")
 
     _check_writable(json_path.parent)
-    posts = load_training_posts(data, real_labels, real_texts, all_splits=all_splits, say=say)
+    posts = load_training_posts(data, real_labels, real_texts, all_splits=all_splits, say=say, read_options=read_options,
+                                bundled=bundled)
     validate_posts(posts)
     posts, dropped = without_duplicates(posts)
     if dropped:
@@ -410,7 +424,7 @@ def train_and_save(
     model.review_threshold, model.scope_threshold = review_threshold, scope_threshold
     path = save_model(model, json_path, metadata={
         "trained_on": {"posts": len(posts), "labels": counts, "data_sha256": data_hash(posts),
-                       "files": [*data, *([real_labels] if n_real else [])], "all_splits": all_splits,
+                       "files": [*bundled, *data, *([real_labels] if n_real else [])], "all_splits": all_splits,
                        "real_posts": {s: sum(p.meta.get("real_source") == s for p in posts)
                                       for s in sorted({p.meta.get("real_source", "") for p in posts if p.is_real})},
                        "text_keys": sorted({text_key(p.text) for p in posts})},
