@@ -1,11 +1,26 @@
-"""tonecheck benchmark: throughput, latency, start-up, batch memory and fast-path accuracy.
+"""tonecheck benchmark on distinct, never-seen posts: throughput against the spaCy tokenizer
+alone and a plain scikit-learn pipeline, latency, start-up; the issue-13 targets, met or not.
 
-    make bench                      # or: python benchmarks/bench.py [--posts N] [--rows 10000,100000]
+    make bench                          # or: python benchmarks/bench.py   (~5 minutes)
+    python benchmarks/bench.py --quick  # fewer posts and rounds, for iterating (not saved)
 
-Everything is measured in this one run on this machine, baseline included, and printed as a
-table. Shared machines are noisy: throughputs are measured in interleaved rounds (baseline,
-one process, two processes back to back on the same captions) and quoted as medians of the
-rounds; latencies as the median of three rounds' percentiles, with their spread.
+The posts: ``--posts`` (30,000) distinct posts made by recombining sentences and word windows of
+the corpus (data/authored.csv) and of the real pools (../shared/data/real/*.csv, when present:
+they are read, never written anywhere), with hashtags, mentions, numbers, prices, URLs, emoji
+and typos added; none equals a corpus text, and the share of their white-space chunks never
+seen in the corpus is printed. The posts themselves are never printed nor saved.
+
+Throughput rows run in **interleaved rounds**: each round takes its own share of the posts and
+runs every row on it back to back, so that the machine's slow and fast spells (it is shared,
+2 cores, others run tests and training on it) fall on all rows alike. Each row's rate is the
+median over rounds, and its ratio to ``assess_many`` is the median of the per-round ratios:
+the ratios are what count, absolute rates move with the machine's load. Before each row of
+each round every cache is cold for the round's posts: tonecheck's Reader caches (texts and
+white-space chunks) and its FeatureSpace n-gram cache are cleared and its spaCy tokenizer is
+rebuilt (a new vocab: spaCy keeps a lexeme per string it meets); the plain spaCy tokenizer
+row gets a new tokenizer and vocab too.
+
+The full report goes to benchmarks/last-run.txt (``--output``).
 """
 
 from __future__ import annotations
@@ -13,84 +28,163 @@ from __future__ import annotations
 import argparse
 import csv
 import os
+import random
 import re
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-REAL_TEXTS = ROOT.parent / "shared" / "data" / "real" / "confinement_2020_fr.csv"
+CORPUS = ROOT / "data" / "authored.csv"
+REAL_DIR = ROOT.parent / "shared" / "data" / "real"
+OUTPUT = ROOT / "benchmarks" / "last-run.txt"
+
+# issue 13's targets
+TARGET_VS_SKLEARN = 1.2  # assess_many ≥ 1.2× the plain scikit-learn pipeline
+TARGET_VS_TOKENIZER = 0.9  # assess_many ≥ 0.9× the fr_core_news_sm tokenizer alone
+TARGET_P50_MS = 0.3
+TARGET_P99_MS = 1.0
+TARGET_FIRST_S = 1.0  # import + first assess() in a fresh process
+TARGET_IMPORT_S = 0.1
 
 
-def captions(n: int) -> list[str]:
-    """``n`` distinct realistic captions: the authored corpus (and the real tweets when
-    present), then the same posts with a day-of-crisis hashtag so no two are equal."""
-    with open(ROOT / "data" / "authored.csv", encoding="utf-8", newline="") as f:
-        base = [r["text"] for r in csv.DictReader(f)]
-    if REAL_TEXTS.is_file():
-        with open(REAL_TEXTS, encoding="utf-8", newline="") as f:
-            base += [r["text"] for r in csv.DictReader(f)]
-    out = []
-    k = 0
+# -- the posts -----------------------------------------------------------------------------
+
+def source_texts() -> tuple[list[str], list[str], int]:
+    """The corpus texts with their labels, then the real-pool texts; how many are real."""
+    with open(CORPUS, encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    texts, labels = [r["text"] for r in rows], [r["label"] for r in rows]
+    real = []
+    for path in sorted(REAL_DIR.glob("*.csv")) if REAL_DIR.is_dir() else []:
+        with open(path, encoding="utf-8", newline="") as f:
+            real += [r["text"] for r in csv.DictReader(f) if r.get("text", "").strip()]
+    return texts + real, labels, len(real)
+
+
+_SENTENCE = re.compile(r"(?<=[.!?…])\s+")
+_EMOJI = ["❤️", "🙏", "😷", "🔥", "👉", "😂", "🏥", "💪", "🌍", "⚠️", "🎉", "✨", "👏🏽", "😡", "🥲", "📢",
+          "🚒", "💉", "🛒", "🌡️", "🙌🏻", "😍", "💔", "🇫🇷"]
+_ACCENTS = str.maketrans("éèêëàâîïôûùç", "eeeeaaiiouuc")
+
+
+def _typo(word: str, rng: random.Random) -> str:
+    if len(word) < 3:
+        return word
+    i = rng.randrange(len(word) - 1)
+    kind = rng.randrange(6)
+    if kind == 0:
+        return word[:i] + word[i + 1] + word[i] + word[i + 2 :]  # swap two letters
+    if kind == 1:
+        return word[:i] + word[i + 1 :]  # drop a letter
+    if kind == 2:
+        return word[:i] + word[i] + word[i:]  # double a letter
+    if kind == 3:
+        return word + word[-1] * rng.randint(2, 5)  # elongation
+    if kind == 4:
+        return word.translate(_ACCENTS)  # accents dropped
+    return word.upper()
+
+
+def _number(rng: random.Random) -> str:
+    n = rng.randint(1, 9999)
+    return rng.choice([str(n), f"{n % 100} %", f"-{rng.choice([10, 20, 30, 40, 50, 70])}%",
+                       f"{n % 500},{rng.randint(0, 99):02d} €", f"{rng.randint(0, 23)}h{rng.randint(0, 59):02d}",
+                       f"{n}k", f"{rng.randint(1, 31)}/{rng.randint(1, 12)}", f"n°{n}", f"{n % 100}ème"])
+
+
+def make_posts(n: int, seed: int = 13) -> tuple[list[str], dict[str, float]]:
+    """``n`` distinct posts recombined from the source texts (see the module docstring), and
+    how new their white-space chunks are."""
+    rng = random.Random(seed)
+    sources, _, _ = source_texts()
+    sentences = [s for t in sources for s in _SENTENCE.split(t) if s.strip()]
+    word_lists = [t.split() for t in sources if len(t.split()) >= 3]
+    vocab = [w for w in (re.sub(r"\W+", "", w) for ws in word_lists[:3000] for w in ws) if len(w) > 2]
+    seen_texts = set(sources)
+    out: dict[str, None] = {}
     while len(out) < n:
-        for text in base:
-            out.append(text if k == 0 else f"{text} #Jour{k}")
-            if len(out) == n:
-                break
-        k += 1
-    return out
+        pieces = []
+        for _ in range(rng.choice([1, 1, 2, 2, 2, 3, 4])):
+            if rng.random() < 0.5:
+                pieces.append(rng.choice(sentences))
+            else:
+                ws = rng.choice(word_lists)
+                a = rng.randrange(len(ws))
+                pieces.append(" ".join(ws[a : a + rng.randint(3, 12)]))
+        words = " ".join(pieces).split()
+        for _ in range(rng.choice([0, 0, 1, 1, 2, 3])):  # typos
+            i = rng.randrange(len(words))
+            words[i] = _typo(words[i], rng)
+        if rng.random() < 0.4:
+            words.insert(rng.randrange(len(words) + 1), _number(rng))
+        for _ in range(rng.choice([0, 0, 1, 1, 2, 3])):
+            emoji = rng.choice(_EMOJI) * rng.choice([1, 1, 1, 2, 3])
+            words.insert(rng.randrange(len(words) + 1), emoji)
+        if rng.random() < 0.3:
+            mention = "@" + rng.choice(vocab).lower()[:12] + str(rng.randint(0, 999))
+            words.insert(0 if rng.random() < 0.6 else len(words), mention)
+        if rng.random() < 0.5:
+            tag = "".join(w.capitalize() for w in rng.sample(vocab, rng.randint(1, 3)))
+            if rng.random() < 0.3:
+                tag = f"Confinement{rng.choice(['Jour', 'J', ''])}{rng.randint(1, 60)}"
+            words.append("#" + tag)
+        if rng.random() < 0.15:
+            words.append("https://t.co/" + "".join(rng.choices("abcdefghijkLMNOPQ0123456789", k=10)))
+        post = " ".join(words)
+        if post not in seen_texts:
+            out[post] = None
+    posts = list(out)
+    known = {w for t in sources for w in t.split()}
+    chunks = [w for p in posts for w in p.split()]
+    distinct = set(chunks)
+    stats = {"unseen_occurrences": sum(w not in known for w in chunks) / len(chunks),
+             "unseen_distinct": sum(w not in known for w in distinct) / len(distinct),
+             "posts_with_unseen": sum(any(w not in known for w in p.split()) for p in posts) / len(posts),
+             "median_words": statistics.median(len(p.split()) for p in posts)}
+    return posts, stats
 
 
-def rate(n: int, seconds: float) -> str:
-    return f"{n / seconds:,.0f} posts/s"
+# -- the rows -----------------------------------------------------------------------------
 
-
-def best_of(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
-
-
-def _spin(n: int) -> int:
-    total = 0
-    for i in range(n):
-        total += i * i
-    return total
-
-
-def machine_ceiling(repeat: int, n: int = 4_000_000) -> float:
-    """How much faster two processes run pure CPU work than one on this machine, now (virtual
-    cores share physical ones: this bounds what any two-process speed-up can be)."""
-    from concurrent.futures import ProcessPoolExecutor
-
-    one = best_of(lambda: (_spin(n), _spin(n)), repeat)
-    with ProcessPoolExecutor(2) as pool:
-        list(pool.map(_spin, [1000, 1000]))  # start the workers
-        two = best_of(lambda: list(pool.map(_spin, [n, n])), repeat)
-    return one / two
-
-
-def clear_caches(model, *, texts_only: bool = False) -> None:
-    """Forget every text seen (the per-text tokenizer caches) and, unless ``texts_only``,
-    every word and chunk (the engine's n-gram and token caches)."""
+def cold(model: Any) -> None:
+    """Every tonecheck cache cold: texts, white-space chunks, char n-grams of words, the cue
+    pairs; and a fresh spaCy tokenizer behind the Reader (spaCy caches chunks itself)."""
+    from tonecheck import cues
     from tonecheck.reading import tokenize
 
     tokenize.cache_clear()
-    model.engine.read.cache_clear(texts_only=texts_only)
-    if not texts_only:
-        model.engine.space.clear_cache()
+    cues._near_pairs.cache_clear()
+    reader = model.engine.read
+    reader.cache_clear()
+    model.engine.space.clear_cache()
+    if hasattr(reader, "_tokenizer"):
+        reader._tokenizer = None
+        reader._spacy()  # rebuilt now, outside the timed part
 
 
-def full_pipeline_features(nlp, featurizer, texts):
-    """The baseline: every component of fr_core_news_sm, one nlp() call per post, lemmas from it."""
+def sklearn_peer(texts: Sequence[str], labels: Sequence[str]) -> Any:
+    """The plain peer: word 1-2 + char_wb 3-5 TF-IDF and a logistic regression, fitted on the corpus."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline, make_union
+
+    pipe = make_pipeline(
+        make_union(TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True),
+                   TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), min_df=2, sublinear_tf=True)),
+        LogisticRegression(C=30.0, max_iter=2000),
+    )
+    return pipe.fit(list(texts), list(labels))
+
+
+def full_pipeline_features(nlp: Any, featurizer: Any, texts: Sequence[str]) -> Any:
+    """The naive baseline: every component of fr_core_news_sm, one nlp() call per post, lemmas from it."""
     from tonecheck.reading import tokenize
 
     analyses, terms = [], []
@@ -103,165 +197,237 @@ def full_pipeline_features(nlp, featurizer, texts):
     return featurizer.transform_analyses(analyses, terms)
 
 
+def _spin(n: int) -> int:
+    total = 0
+    for i in range(n):
+        total += i * i
+    return total
+
+
+def machine_ceiling(n: int = 3_000_000) -> float:
+    """How much faster two processes run pure Python than one on this machine, now."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    t0 = time.perf_counter()
+    _spin(n), _spin(n)
+    one = time.perf_counter() - t0
+    with ProcessPoolExecutor(2) as pool:
+        list(pool.map(_spin, [1000, 1000]))
+        t0 = time.perf_counter()
+        list(pool.map(_spin, [n, n]))
+        two = time.perf_counter() - t0
+    return one / two
+
+
+def fresh_process(code: str) -> tuple[float, float]:
+    """(wall time of a new interpreter running ``code``, the seconds ``code`` printed)."""
+    t0 = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    return time.perf_counter() - t0, float(done.stdout.strip().splitlines()[-1])
+
+
+# -- the run ------------------------------------------------------------------------------
+
+class Report:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def __call__(self, *parts: object) -> None:
+        line = " ".join(str(p) for p in parts)
+        print(line, flush=True)
+        self.lines.append(line)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--posts", type=int, default=20_000)
-    parser.add_argument("--baseline-posts", type=int, default=0, help="baseline on the first N posts only (0: all)")
-    parser.add_argument("--rows", default="10000,100000,1000000", help="row counts for `tonecheck score`")
-    parser.add_argument("--rounds", type=int, default=4, help="interleaved throughput rounds")
-    parser.add_argument("--jobs-rows", type=int, default=100_000, help="also run `score --jobs 2` on this many rows")
+    parser.add_argument("--quick", action="store_true", help="6,000 posts, 3 rounds, fewer calls; not saved unless --output")
+    parser.add_argument("--posts", type=int, help="never-seen posts for the throughput rounds (default 30,000)")
+    parser.add_argument("--rounds", type=int, help="interleaved throughput rounds (default 6)")
+    parser.add_argument("--baseline-posts", type=int, default=150, help="posts per round for the slow full-pipeline baseline")
+    parser.add_argument("--latency-posts", type=int, help="single assess() calls (default 3,000)")
+    parser.add_argument("--output", type=Path, help=f"where the report goes (default {OUTPUT.relative_to(ROOT)}; none with --quick)")
     args = parser.parse_args()
+    n_posts = args.posts or (6_000 if args.quick else 30_000)
+    rounds = args.rounds or (3 if args.quick else 6)
+    n_latency = args.latency_posts or (900 if args.quick else 3_000)
+    n_start = 3 if args.quick else 7
+    output = args.output or (None if args.quick else OUTPUT)
+    out = Report()
 
     import spacy
 
     import tonecheck
-    from tonecheck.labels import LABELS
-
-    model = tonecheck.load_model()
     from tonecheck.training.fitted import read_model
 
-    fitted = read_model(model.path)[0]  # the scikit-learn estimators behind it
-    texts = captions(args.posts)
-    words = [len(t.split()) for t in texts]
-    print(f"{len(texts):,} captions, median {statistics.median(words):.0f} words; "
-          f"python {sys.version.split()[0]}, {os.cpu_count()} cores", flush=True)
-    rows: list[tuple[str, str, str]] = []
+    t_start = time.perf_counter()
+    texts, labels, n_real = source_texts()
+    posts, stats = make_posts(n_posts + n_latency + 2_000 + 2 * n_start)
+    latency_posts = posts[n_posts : n_posts + n_latency]
+    warm_posts = posts[n_posts + n_latency : n_posts + n_latency + 2_000]
+    start_posts = posts[n_posts + n_latency + 2_000 :]
+    posts = posts[:n_posts]
+    out(f"tonecheck {tonecheck.__version__} from {Path(tonecheck.__file__).parent}; python {sys.version.split()[0]}, "
+        f"spaCy {spacy.__version__}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at start")
+    out(f"sources: {len(texts) - n_real:,} corpus texts + {n_real:,} real-pool texts; "
+        f"{n_posts:,} distinct never-seen posts for throughput (+ {n_latency:,} for latency), "
+        f"median {stats['median_words']:.0f} words")
+    out(f"white-space chunks never seen in the corpus and real pools: {100 * stats['unseen_occurrences']:.1f} % of "
+        f"occurrences, {100 * stats['unseen_distinct']:.1f} % of distinct chunks; "
+        f"{100 * stats['posts_with_unseen']:.1f} % of posts have at least one")
 
-    # Throughput, in interleaved rounds: each round runs the baseline, assess_many and
-    # assess_many(n_process=2) on its own share of the captions, back to back, so that the
-    # machine's slow and fast spells (it is shared) fall on all three alike. Rates and ratios
-    # are medians over the rounds; every caption goes through each of the three once. Steady
-    # state: a first untimed pass over all captions warms the word and chunk caches (as the
-    # first thousands of rows of a long batch do), and every timed run starts with the
-    # per-text caches empty, so each post is read, featurized and scored anew.
+    model = tonecheck.load_model()
+    fitted = read_model(model.path)[0]
     nlp = spacy.load("fr_core_news_sm")
-    nlp(texts[0])
-    for _ in tonecheck.assess_many(texts, model=model):
+    holder = {"tokenizer": nlp.tokenizer}
+
+    def fresh_tokenizer() -> None:
+        """A new fr_core_news_sm tokenizer with a new vocab: as cold as tonecheck's (spaCy
+        keeps a lexeme for every string it meets and a cache of the chunks it split)."""
+        holder["tokenizer"] = spacy.load("fr_core_news_sm", exclude=nlp.pipe_names).tokenizer
+    peer = sklearn_peer(texts[: len(labels)], labels)
+    # warm-up of every code path (imports, first-call costs), then cold caches per row
+    for _ in tonecheck.assess_many(warm_posts[:600], model=model):
         pass
-    size = -(-len(texts) // args.rounds)
-    rates: dict[str, list[float]] = {"base": [], "one": [], "two": [], "ceiling": []}
-    for r in range(args.rounds):
-        part = texts[r * size : (r + 1) * size]
-        base_part = part[: args.baseline_posts // args.rounds] if args.baseline_posts else part
-        clear_caches(model, texts_only=True)
-        t0 = time.perf_counter()
-        fitted.predict_proba(full_pipeline_features(nlp, fitted.featurizer, base_part))
-        rates["base"].append(len(base_part) / (time.perf_counter() - t0))
-        for key, n_process in (("one", 1), ("two", 2)):
-            clear_caches(model, texts_only=True)
-            t0 = time.perf_counter()
-            for _ in tonecheck.assess_many(part, model=model, n_process=n_process):
-                pass
-            rates[key].append(len(part) / (time.perf_counter() - t0))
-        rates["ceiling"].append(machine_ceiling(1))
-        print(f"round {r + 1}/{args.rounds}: baseline {rates['base'][-1]:,.0f}, one process "
-              f"{rates['one'][-1]:,.0f}, two {rates['two'][-1]:,.0f} posts/s; "
-              f"ceiling {rates['ceiling'][-1]:.2f}×", flush=True)
+    list(holder["tokenizer"].pipe(warm_posts[:600]))
+    peer.predict_proba(warm_posts[:600])
+    fitted.predict_proba(full_pipeline_features(nlp, fitted.featurizer, warm_posts[:20]))
+
+    def run_tokenizer(part: list[str]) -> None:
+        for _ in holder["tokenizer"].pipe(part, batch_size=1000):
+            pass
+
+    def run_sklearn(part: list[str]) -> None:
+        peer.predict_proba(part)
+
+    def run_one(part: list[str]) -> None:
+        for _ in tonecheck.assess_many(part, model=model):
+            pass
+
+    def run_two(part: list[str]) -> None:
+        for _ in tonecheck.assess_many(part, model=model, n_process=2):
+            pass
+
+    def run_baseline(part: list[str]) -> None:
+        fitted.predict_proba(full_pipeline_features(nlp, fitted.featurizer, part))
+
+    keys = ["tokenizer", "sklearn", "one", "two", "baseline"]
+    runs: dict[str, Callable[[list[str]], None]] = {
+        "tokenizer": run_tokenizer, "sklearn": run_sklearn, "one": run_one, "two": run_two, "baseline": run_baseline}
+    names = {
+        "tokenizer": "(a) fr_core_news_sm tokenizer alone, tokenizer.pipe (the limit)",
+        "sklearn": "(b) scikit-learn: TF-IDF word 1-2 + char_wb 3-5, LogisticRegression.predict_proba (the peer)",
+        "one": "(c) tonecheck.assess_many, one process",
+        "two": "(d) tonecheck.assess_many, n_process=2",
+        "baseline": f"(e) naive baseline: full fr_core_news_sm, nlp() per post ({args.baseline_posts} posts a round)",
+    }
+    rates: dict[str, list[float]] = {k: [] for k in keys}
+    cpu: dict[str, list[float]] = {k: [] for k in keys}  # posts per CPU second of this process
+    ceiling = []
+    size = len(posts) // rounds
+    out(f"\nthroughput: {rounds} interleaved rounds of {size:,} posts; each row cold on the round's posts "
+        "(rates in posts/s)")
+    for r in range(rounds):
+        part = posts[r * size : (r + 1) * size]
+        order = keys[r % len(keys):] + keys[: r % len(keys)]  # rotate who goes first
+        for key in order:
+            sub = part[: args.baseline_posts] if key == "baseline" else part
+            cold(model)
+            if key == "tokenizer":
+                fresh_tokenizer()
+            t0, c0 = time.perf_counter(), time.process_time()
+            runs[key](sub)
+            rates[key].append(len(sub) / (time.perf_counter() - t0))
+            cpu[key].append(len(sub) / (time.process_time() - c0))
+        ceiling.append(machine_ceiling())
+        out(f"round {r + 1}/{rounds}: " + ", ".join(f"{k} {rates[k][-1]:,.0f}" for k in keys)
+            + f"; two-process ceiling {ceiling[-1]:.2f}×; load {os.getloadavg()[0]:.2f}")
     med = {k: statistics.median(v) for k, v in rates.items()}
-    ratio = {k: statistics.median(x / b for x, b in zip(rates[k], rates["base"])) for k in ("one", "two")}
-    n_base = sum(len(texts[r * size : (r + 1) * size][: args.baseline_posts // args.rounds] if args.baseline_posts
-                     else texts[r * size : (r + 1) * size]) for r in range(args.rounds))
-    rows.append((f"baseline: full fr_core_news_sm, nlp() per post, same classifier ({n_base:,} captions)",
-                 f"{med['base']:,.0f} posts/s", "1.0×"))
-    rows.append(("assess_many, n_process=1 (default)", f"{med['one']:,.0f} posts/s", f"{ratio['one']:.1f}×"))
-    rows.append(("assess_many, n_process=2", f"{med['two']:,.0f} posts/s", f"{ratio['two']:.1f}×"))
-    scale = statistics.median(t / o for t, o in zip(rates["two"], rates["one"]))
-    rows.append(("two processes vs one", "", f"{scale:.2f}×"))
-    rows.append(("machine ceiling: a pure-Python loop, two processes vs one", "",
-                 f"{med['ceiling']:.2f}× (rounds: {min(rates['ceiling']):.2f}–{max(rates['ceiling']):.2f}×)"))
-    print(*rows, sep="\n", flush=True)
+    ratio = {k: statistics.median(x / o for x, o in zip(rates[k], rates["one"])) for k in keys}
+    cpu_ratio = {k: statistics.median(x / o for x, o in zip(cpu[k], cpu["one"])) for k in keys}
+    spread = {k: (min(x / o for x, o in zip(rates[k], rates["one"])), max(x / o for x, o in zip(rates[k], rates["one"])))
+              for k in keys}
 
-    # latency of assess() on ~30-word captions, after warm-up: a running process (its word and
-    # chunk caches warm from the runs above), each post new to it (the per-text cache
-    # cleared). Three rounds; the median of their percentiles, and the spread.
-    thirty = [t for t in texts if 25 <= len(t.split()) <= 35][:3000]
-    for t in thirty[:300]:
+    # latency of assess() on single never-seen posts: a running process whose caches hold
+    # 2,000 other posts' words (steady state), and a cold one (every cache cleared before
+    # each call: the worst case, each post's chunks all new to spaCy)
+    cold(model)
+    for t in warm_posts:
         tonecheck.assess(t, model=model)
-    model.engine.read.cache_clear(texts_only=True)
-    p50s, p99s = [], []
-    calls = thirty[300:]
-    for k in range(3):
-        lat = []
-        for t in calls[k::3]:
-            t0 = time.perf_counter()
-            tonecheck.assess(t, model=model)
-            lat.append(time.perf_counter() - t0)
-        lat_ms = np.array(lat) * 1000
-        p50s.append(np.percentile(lat_ms, 50))
-        p99s.append(np.percentile(lat_ms, 99))
-    rows.append((f"assess(), 30-word caption, {len(calls)} calls in 3 rounds",
-                 f"p50 {statistics.median(p50s):.2f} ms ({min(p50s):.2f}–{max(p50s):.2f})",
-                 f"p99 {statistics.median(p99s):.2f} ms ({min(p99s):.2f}–{max(p99s):.2f})"))
-    print(rows[-1], flush=True)
+    lat: dict[str, list[float]] = {"warm": [], "cold": []}
+    for t in latency_posts:
+        t0 = time.perf_counter()
+        tonecheck.assess(t, model=model)
+        lat["warm"].append(time.perf_counter() - t0)
+    for t in latency_posts[: n_latency // 3]:
+        cold(model)
+        t0 = time.perf_counter()
+        tonecheck.assess(t, model=model)
+        lat["cold"].append(time.perf_counter() - t0)
+    pct = {k: (float(np.percentile(np.array(v) * 1000, 50)), float(np.percentile(np.array(v) * 1000, 99)))
+           for k, v in lat.items()}
+    # per-third spread of the warm percentiles (the machine's noise)
+    thirds = [np.array(lat["warm"][k::3]) * 1000 for k in range(3)]
+    p50_range = (min(np.percentile(x, 50) for x in thirds), max(np.percentile(x, 50) for x in thirds))
+    p99_range = (min(np.percentile(x, 99) for x in thirds), max(np.percentile(x, 99) for x in thirds))
 
-    # start-up in new processes
-    def startup(code: str, n: int) -> float:
-        ts = []
-        for _ in range(n):
-            t0 = time.perf_counter()
-            subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
-            ts.append(time.perf_counter() - t0)
-        return statistics.median(ts)
+    # start-up, fresh processes (each first post a new one)
+    imp_code = "import time; t0 = time.perf_counter(); import tonecheck; print(time.perf_counter() - t0)"
+    first_code = ("import time; t0 = time.perf_counter(); import tonecheck; tonecheck.assess({!r}); "
+                  "print(time.perf_counter() - t0)")
+    empty = statistics.median(fresh_process("print(0)")[0] for _ in range(n_start))
+    imp = [fresh_process(imp_code) for _ in range(n_start)]
+    first = [fresh_process(first_code.format(start_posts[k])) for k in range(n_start)]
+    imp_in, imp_wall = statistics.median(x[1] for x in imp), statistics.median(x[0] for x in imp)
+    first_in, first_wall = statistics.median(x[1] for x in first), statistics.median(x[0] for x in first)
 
-    empty = startup("pass", 5)
-    imp = startup("import tonecheck", 5)
-    first = startup("import tonecheck; tonecheck.assess('Merci aux soignants')", 3)
-    rows.append(("python -c 'import tonecheck' (median of 5)", f"{imp:.2f} s", f"interpreter alone {empty:.2f} s"))
-    rows.append(("new process: import + first assess() (median of 3)", f"{first:.2f} s", ""))
-    print(rows[-2:], flush=True)
+    def met(ok: bool) -> str:
+        return "met" if ok else "NOT MET"
 
-    # accuracy: fast path (tokenizer + lemma table) vs full-pipeline lemmas, real-tweet test split
-    if REAL_TEXTS.is_file():
-        from sklearn.metrics import f1_score
+    rows: list[tuple[str, str, str, str]] = []  # measure, result, vs assess_many, target
+    for k in keys:
+        lo, hi = spread[k]
+        target = ""
+        if k == "tokenizer":
+            target = (f"assess_many ≥ {TARGET_VS_TOKENIZER}× it: {1 / ratio[k]:.2f}× — "
+                      f"{met(1 / ratio[k] >= TARGET_VS_TOKENIZER)}")
+        elif k == "sklearn":
+            target = f"assess_many ≥ {TARGET_VS_SKLEARN}× it: {1 / ratio[k]:.2f}× — {met(1 / ratio[k] >= TARGET_VS_SKLEARN)}"
+        cpu_note = f"; CPU time {cpu_ratio[k]:.2f}×" if k != "two" else ""  # (workers' CPU is not ours)
+        rows.append((names[k], f"{med[k]:,.0f} posts/s", f"{ratio[k]:.2f}× (rounds {lo:.2f}–{hi:.2f}){cpu_note}", target))
+    rows.append(("two processes vs one, and the machine's ceiling (pure Python, 2 vs 1 process)", "",
+                 f"{ratio['two']:.2f}× vs ceiling {statistics.median(ceiling):.2f}×", ""))
+    rows.append((f"assess(), one never-seen post, running process ({len(lat['warm']):,} calls)",
+                 (f"p50 {pct['warm'][0]:.2f} ms ({p50_range[0]:.2f}–{p50_range[1]:.2f}), "
+                  f"p99 {pct['warm'][1]:.2f} ms ({p99_range[0]:.2f}–{p99_range[1]:.2f})"), "",
+                 (f"p50 ≤ {TARGET_P50_MS} ms — {met(pct['warm'][0] <= TARGET_P50_MS)}; "
+                  f"p99 ≤ {TARGET_P99_MS} ms — {met(pct['warm'][1] <= TARGET_P99_MS)}")))
+    rows.append((f"assess(), one never-seen post, every cache cleared before it ({len(lat['cold']):,} calls)",
+                 f"p50 {pct['cold'][0]:.2f} ms, p99 {pct['cold'][1]:.2f} ms", "", "(worst case, no target)"))
+    rows.append((f"import tonecheck, fresh process (median of {n_start})",
+                 f"{imp_in:.3f} s in-process", f"wall {imp_wall:.2f} s, interpreter alone {empty:.2f} s",
+                 f"≤ {TARGET_IMPORT_S} s — {met(imp_in <= TARGET_IMPORT_S)}"))
+    rows.append((f"import + first assess(), fresh process (median of {n_start})",
+                 f"{first_in:.2f} s in-process", f"wall {first_wall:.2f} s",
+                 f"≤ {TARGET_FIRST_S} s — {met(first_in <= TARGET_FIRST_S)}"))
 
-        from tonecheck.training.corpus import read_real_posts
-
-        test = [p for p in read_real_posts(ROOT / "data" / "real_labels.csv", REAL_TEXTS)
-                if p.split == "test" and p.label != "none"]
-        y = [p.label for p in test]
-        fast = fitted.predict_proba(fitted.featurizer.transform([p.text for p in test]))
-        full = fitted.predict_proba(full_pipeline_features(nlp, fitted.featurizer, [p.text for p in test]))
-        f_fast = f1_score(y, np.asarray(LABELS)[fast.argmax(1)], average="macro", labels=sorted(set(y)))
-        f_full = f1_score(y, np.asarray(LABELS)[full.argmax(1)], average="macro", labels=sorted(set(y)))
-        rows.append((f"macro-F1, real-tweet test split (n={len(y)}): fast path vs full pipeline",
-                     f"{f_fast:.3f} vs {f_full:.3f}", f"Δ {100 * (f_fast - f_full):+.1f} pts"))
-        print(rows[-1], flush=True)
-
-    # tonecheck score: rows/s and peak RSS
-    exe = Path(sys.executable).parent / "tonecheck"
-    jobs_rows = args.jobs_rows
-    with tempfile.TemporaryDirectory() as tmp:
-        for n in [int(x) for x in args.rows.split(",") if x]:
-            src = Path(tmp) / f"in_{n}.csv"
-            with open(src, "w", encoding="utf-8", newline="") as f:
-                w = csv.writer(f)
-                w.writerow(["id", "text"])
-                k = 0
-                while k < n:
-                    for t in texts:
-                        w.writerow([k, t if k < len(texts) else f"{t} #{k}"])
-                        k += 1
-                        if k == n:
-                            break
-            runs = [("", [])] + ([(", --jobs 2", ["--jobs", "2"])] if n == jobs_rows else [])
-            for label, extra in runs:
-                cmd = ["/usr/bin/time", "-v", str(exe), "score", str(src), "-o", str(Path(tmp) / "out.csv"),
-                       "--no-progress", *extra]
-                t0 = time.perf_counter()
-                done = subprocess.run(cmd, capture_output=True, text=True)
-                wall = time.perf_counter() - t0
-                rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr)
-                rss_mb = int(rss.group(1)) / 1024 if rss else float("nan")
-                note = f"peak RSS {rss_mb:,.0f} MB" + (" (largest process)" if extra else "")
-                rows.append((f"tonecheck score, {n:,} rows{label} (exit {done.returncode})", f"{n / wall:,.0f} rows/s", note))
-                print(rows[-1], flush=True)
-
-    width = max(len(r[0]) for r in rows)
-    print()
-    print(f"| {'measure':<{width}} | result | vs baseline / note |")
-    print(f"|{'-' * (width + 2)}|---|---|")
-    for name, a, b in rows:
-        print(f"| {name:<{width}} | {a} | {b} |")
+    widths = [max(len(r[i]) for r in rows + [("measure", "result", "rate ÷ assess_many's (median of rounds)", "issue-13 target")])
+              for i in range(4)]
+    out()
+    out(f"machine: shared, 2 cores, load average {os.getloadavg()[0]:.2f} at the end: absolute rates are noisy; "
+        "rows are interleaved so the ratios are what count (targets judged on wall-clock ratios; the CPU-time "
+        "ratios, posts per CPU second of this process, are less sensitive to the load)")
+    out("| " + " | ".join(h.ljust(w) for h, w in zip(("measure", "result", "rate ÷ assess_many's (median of rounds)",
+                                                         "issue-13 target"), widths)) + " |")
+    out("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    for row in rows:
+        out("| " + " | ".join(c.ljust(w) for c, w in zip(row, widths)) + " |")
+    unmet = [r[0].split(",")[0] + ": " + r[3] for r in rows if "NOT MET" in r[3]]
+    out(f"\ntargets not met: {len(unmet)}" + "".join(f"\n  - {u}" for u in unmet))
+    out(f"command: python benchmarks/bench.py {' '.join(sys.argv[1:])}".rstrip()
+        + f"  ({time.perf_counter() - t_start:.0f} s)")
+    if output is not None:
+        output.write_text("\n".join(out.lines) + "\n", encoding="utf-8")
+        print(f"written to {output}")
     return 0
 
 

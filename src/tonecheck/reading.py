@@ -161,8 +161,9 @@ class Reader:
         if tokenizer is None or self._calls >= self.renew_after:
             with _READER_LOCK:
                 if self._tokenizer is None or self._calls >= self.renew_after:
-                    self._tokenizer = CompactTokenizer(self.rules_bytes, self.special_cases).tokenizer
-                    _spacy_attrs()
+                    attrs = _spacy_attrs()
+                    self._tokenizer = CompactTokenizer(self.rules_bytes, self.special_cases,
+                                                       lex_attrs=attrs[2:]).tokenizer  # IS_PUNCT: the lexeme attribute of the three
                     self._calls = 0
                 tokenizer = self._tokenizer
         self._calls += 1

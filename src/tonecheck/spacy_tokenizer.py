@@ -68,14 +68,19 @@ class CompactTokenizer:
     the exceptions and token-match patterns a model needs (see :func:`used_special_cases`);
     fast to load."""
 
-    def __init__(self, rules_bytes: bytes, special_cases: bytes) -> None:
+    def __init__(self, rules_bytes: bytes, special_cases: bytes, *, lex_attrs: Sequence[int] | None = None) -> None:
+        """``lex_attrs``: the lexeme attributes (spaCy attribute ids) worked out for each new
+        string; None: all of spaCy's. A :class:`~tonecheck.reading.Reader` asks for IS_PUNCT
+        only, the one it reads: the others (~20 functions and 4 new strings per new word)
+        were a fifth of reading a post with new words, and splitting never uses them."""
         import srsly
         from spacy.lang.lex_attrs import LEX_ATTRS
         from spacy.tokenizer import Tokenizer
         from spacy.vocab import Vocab
 
         cases = srsly.msgpack_loads(special_cases)
-        self.tokenizer = Tokenizer(Vocab(lex_attr_getters=LEX_ATTRS))
+        getters = LEX_ATTRS if lex_attrs is None else {a: LEX_ATTRS[a] for a in lex_attrs}
+        self.tokenizer = Tokenizer(Vocab(lex_attr_getters=getters))
         self.tokenizer.from_bytes(rules_bytes, exclude=["vocab", "exceptions", "token_match"])
         patterns = cases["token_match"]
         self.tokenizer.token_match = TokenMatch(patterns) if patterns else None
