@@ -4,7 +4,7 @@
 
 Needs ../shared/data/real beside the project (the real posts' texts). Prints one table
 row per (candidate, source) with macro-F1, its 95 % bootstrap interval, per-label F1
-(support) and the review flags, and writes them to --out. Candidates run two at a time.
+(support) and the review flags, and writes them to --out. Candidates run --jobs at a time (default two), each in a fresh process.
 """
 
 from __future__ import annotations
@@ -40,6 +40,21 @@ CANDIDATES = {
     "no-placeholders": ("no URL/mention/code/price/percent placeholders",
                         {}, "without:replace_urls,replace_mentions,replace_promo_codes,replace_prices,replace_percentages"),
     "plain-tfidf-lr": ("peer: scikit-learn TF-IDF words 1-2 + char_wb 3-5, LR (20 lines)", None, "raw"),
+    # Experiments on branch exp (reports/experiments.md): everything on top of raw-text.
+    "raw-real-x2": ("raw-text, real posts weighted x2", {"real_weight": 2.0}, "raw-text"),
+    "raw-real-x3": ("raw-text, real posts weighted x3", {"real_weight": 3.0}, "raw-text"),
+    "raw-real-x5": ("raw-text, real posts weighted x5", {"real_weight": 5.0}, "raw-text"),
+    "raw-C10": ("raw-text, C=10", {"C": 10.0}, "raw-text"),
+    "raw-C100": ("raw-text, C=100", {"C": 100.0}, "raw-text"),
+    "raw-tone-deaf-x2": ("raw-text, tone-deaf class weighted x2", {"tone_deaf_weight": 2.0}, "raw-text"),
+    "raw-no-cues": ("raw-text, without the crisis cue features", {"cues": False}, "raw-text"),
+    "raw-char-2-5": ("raw-text, character n-grams 2-5", {"char_ngrams": (2, 5)}, "raw-text"),
+    "raw-char-3-6": ("raw-text, character n-grams 3-6", {"char_ngrams": (3, 6)}, "raw-text"),
+    "raw-no-char": ("raw-text, no character n-grams", {"char_ngrams": None}, "raw-text"),
+    "raw-min-df-1": ("raw-text, min_df=1", {"min_df": 1}, "raw-text"),
+    "raw-min-df-3": ("raw-text, min_df=3", {"min_df": 3}, "raw-text"),
+    "url-mention-only": ("raw-text but URLs and @mentions still become xxurl / xxmention",
+                         {}, "only:replace_urls,replace_mentions"),
 }
 
 
@@ -59,6 +74,17 @@ def raw_text() -> None:
     from tonecheck import normalise as nz
 
     keep = {"strip_invisible", "strip_controls", "collapse_whitespace"}
+    nz._RULES[:] = [rule for rule in nz._RULES if rule[0] in keep]
+
+
+def only_rules(*names: str) -> None:
+    """raw-text plus the named social-media rules (in their usual order)."""
+    from tonecheck import normalise as nz
+
+    keep = {"strip_invisible", "strip_controls", "collapse_whitespace", *names}
+    unknown = set(names) - {rule[0] for rule in nz._RULES}
+    if unknown:
+        raise ValueError(f"no such normalisation rules: {sorted(unknown)}")
     nz._RULES[:] = [rule for rule in nz._RULES if rule[0] in keep]
 
 
@@ -117,6 +143,8 @@ def run(name: str) -> tuple[str, dict, float]:
         raw_text()
     elif variant.startswith("without:"):
         without_rules(*variant.split(":")[1].split(","))
+    elif variant.startswith("only:"):
+        only_rules(*variant.split(":")[1].split(","))
     posts = load_posts()
     if changes is None:
         results = plain_peer(posts)
@@ -126,7 +154,18 @@ def run(name: str) -> tuple[str, dict, float]:
         analyses = TextFeaturizer(tokenizer=config.tokenizer).analyse(texts)
         results = leave_one_source_out(posts, config, analyses=analyses, lemma_table=build_lemma_table(texts),
                                        special_cases=used_special_cases(texts), say=lambda *a: None)
-    return name, summarise(results), time.perf_counter() - t0
+    summary = summarise(results)
+    # Pooled in-scope labels and predictions (labels only, no text), in a fixed post order, so
+    # that two candidates can be compared post by post (a paired bootstrap of the difference).
+    import numpy as np
+
+    from tonecheck.labels import LABELS, OUT_OF_SCOPE
+
+    y = np.concatenate([r.y for r in results])
+    pred = np.asarray(LABELS)[np.concatenate([r.proba for r in results]).argmax(axis=1)]
+    keep = y != OUT_OF_SCOPE
+    summary["predictions"] = {"y": y[keep].tolist(), "pred": pred[keep].tolist()}
+    return name, summary, time.perf_counter() - t0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -142,7 +181,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     names = args.only or list(CANDIDATES)
     t0 = time.perf_counter()
-    with ProcessPoolExecutor(args.jobs) as pool:
+    # One process per candidate: the variants patch module state (the normalisation rules) and
+    # tonecheck.tokens caches analyses per text, so a reused worker would carry one candidate's
+    # normalisation into the next.
+    with ProcessPoolExecutor(args.jobs, max_tasks_per_child=1) as pool:
         done = list(pool.map(run, names))
     lines = ["# Real-only yardstick: leave-one-source-out", "",
              "Each row: trained on the authored corpus and the *other* real sources, judged on one real source "
@@ -154,9 +196,9 @@ def main(argv: list[str] | None = None) -> int:
              "|---|---|---|---|---|---|"]
     summaries = {}
     for name, summary, seconds in done:
-        summaries[name] = summary
+        summaries[name] = {**summary, "seconds": seconds}
         lines += format_summary(name, summary)
-    lines += ["", "Candidates:", ""] + [f"- `{n}`: {CANDIDATES[n][0]}" for n in names]
+    lines += ["", "Candidates:", ""] + [f"- `{n}`: {CANDIDATES[n][0]} ({s:.0f} s)" for n, _, s in done]
     crisis_lines = ["", "## The quoted press posts by crisis (out-of-source predictions)", "",
                     "| candidate | crisis | in-scope posts | macro-F1 [95 % CI] |", "|---|---|---|---|"]
     for name, summary in summaries.items():
