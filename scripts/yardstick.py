@@ -53,6 +53,8 @@ CANDIDATES = {
     "raw-no-char": ("raw-text, no character n-grams", {"char_ngrams": None}, "raw-text"),
     "raw-min-df-1": ("raw-text, min_df=1", {"min_df": 1}, "raw-text"),
     "raw-min-df-3": ("raw-text, min_df=3", {"min_df": 3}, "raw-text"),
+    "raw-no-lemmas-real-x3": ("raw-text, no lemmas, real posts weighted x3",
+                              {"lemmas": False, "real_weight": 3.0}, "raw-text"),
     "url-mention-only": ("raw-text but URLs and @mentions still become xxurl / xxmention",
                          {}, "only:replace_urls,replace_mentions"),
 }
