@@ -55,6 +55,7 @@ CANDIDATES = {
     "raw-min-df-3": ("raw-text, min_df=3", {"min_df": 3}, "raw-text"),
     "raw-no-lemmas-real-x3": ("raw-text, no lemmas, real posts weighted x3",
                               {"lemmas": False, "real_weight": 3.0}, "raw-text"),
+    "raw-no-lemmas-min-df-1": ("raw-text, no lemmas, min_df=1", {"lemmas": False, "min_df": 1}, "raw-text"),
     "url-mention-only": ("raw-text but URLs and @mentions still become xxurl / xxmention",
                          {}, "only:replace_urls,replace_mentions"),
 }
