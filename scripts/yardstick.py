@@ -4,7 +4,7 @@
 
 Needs ../shared/data/real beside the project (the real posts' texts). Prints one table
 row per (candidate, source) with macro-F1, its 95 % bootstrap interval, per-label F1
-(support) and the review flags, and writes them to --out. Candidates run two at a time.
+(support) and the review flags, and writes them to --out. Candidates run --jobs at a time (default two), each in a fresh process.
 """
 
 from __future__ import annotations
@@ -34,12 +34,30 @@ CANDIDATES = {
     "no-lemmas": ("spaCy tokens without lemmas", {"lemmas": False}, "links"),
     "no-lemmas-no-cues": ("spaCy tokens, no lemmas, no cues", {"lemmas": False, "cues": False}, "links"),
     "no-lemmas-no-links": ("spaCy tokens, no lemmas, links and mentions removed", {"lemmas": False}, "no-links"),
-    "raw-text": ("no social-media normalisation (URLs, hashtags, codes, prices as written)", {"text_rules": "plain"}, "links"),
-    "raw-text-no-lemmas": ("no normalisation, no lemmas", {"lemmas": False, "text_rules": "plain"}, "links"),
+    "raw-text": ("no social-media normalisation (URLs, hashtags, codes, prices as written)", {}, "raw-text"),
+    "raw-text-no-lemmas": ("no normalisation, no lemmas", {"lemmas": False}, "raw-text"),
     "no-hashtag-split": ("hashtags kept whole", {}, "without:split_hashtags"),
     "no-placeholders": ("no URL/mention/code/price/percent placeholders",
                         {}, "without:replace_urls,replace_mentions,replace_promo_codes,replace_prices,replace_percentages"),
     "plain-tfidf-lr": ("peer: scikit-learn TF-IDF words 1-2 + char_wb 3-5, LR (20 lines)", None, "raw"),
+    # Experiments on branch exp (reports/experiments.md): everything on top of raw-text.
+    "raw-real-x2": ("raw-text, real posts weighted x2", {"real_weight": 2.0}, "raw-text"),
+    "raw-real-x3": ("raw-text, real posts weighted x3", {"real_weight": 3.0}, "raw-text"),
+    "raw-real-x5": ("raw-text, real posts weighted x5", {"real_weight": 5.0}, "raw-text"),
+    "raw-C10": ("raw-text, C=10", {"C": 10.0}, "raw-text"),
+    "raw-C100": ("raw-text, C=100", {"C": 100.0}, "raw-text"),
+    "raw-tone-deaf-x2": ("raw-text, tone-deaf class weighted x2", {"tone_deaf_weight": 2.0}, "raw-text"),
+    "raw-no-cues": ("raw-text, without the crisis cue features", {"cues": False}, "raw-text"),
+    "raw-char-2-5": ("raw-text, character n-grams 2-5", {"char_ngrams": (2, 5)}, "raw-text"),
+    "raw-char-3-6": ("raw-text, character n-grams 3-6", {"char_ngrams": (3, 6)}, "raw-text"),
+    "raw-no-char": ("raw-text, no character n-grams", {"char_ngrams": None}, "raw-text"),
+    "raw-min-df-1": ("raw-text, min_df=1", {"min_df": 1}, "raw-text"),
+    "raw-min-df-3": ("raw-text, min_df=3", {"min_df": 3}, "raw-text"),
+    "raw-no-lemmas-real-x3": ("raw-text, no lemmas, real posts weighted x3",
+                              {"lemmas": False, "real_weight": 3.0}, "raw-text"),
+    "raw-no-lemmas-min-df-1": ("raw-text, no lemmas, min_df=1", {"lemmas": False, "min_df": 1}, "raw-text"),
+    "url-mention-only": ("raw-text but URLs and @mentions still become xxurl / xxmention",
+                         {}, "only:replace_urls,replace_mentions"),
 }
 
 
@@ -54,14 +72,6 @@ def drop_links() -> None:
     nz._RULE_BY_NAME.update({n: (p, r) for n, p, r, _ in nz._RULES})
 
 
-def raw_text() -> None:
-    """No social-media rules: only invisible characters removed and white space collapsed."""
-    from tonecheck import normalise as nz
-
-    keep = {"strip_invisible", "strip_controls", "collapse_whitespace"}
-    nz._RULES[:] = [rule for rule in nz._RULES if rule[0] in keep]
-
-
 def without_rules(*names: str) -> None:
     from tonecheck import normalise as nz
 
@@ -69,7 +79,7 @@ def without_rules(*names: str) -> None:
 
 
 def load_posts():  # noqa: ANN201
-    from tonecheck.training.corpus import read_posts, read_real_posts
+    from tonecheck.corpus import read_posts, read_real_posts
 
     return read_posts(ROOT / "data" / "authored.csv") + read_real_posts(ROOT / "data" / "real_labels.csv", REAL_TEXTS)
 
@@ -82,7 +92,7 @@ def plain_peer(posts):  # noqa: ANN001, ANN201
     from sklearn.linear_model import LogisticRegression
 
     from tonecheck.labels import OUT_OF_SCOPE
-    from tonecheck.training.yardstick import SourceResult, real_source
+    from tonecheck.yardstick import SourceResult, real_source
 
     results = []
     for source in sorted({s for s in map(real_source, posts) if s}):
@@ -105,15 +115,18 @@ def plain_peer(posts):  # noqa: ANN001, ANN201
 
 
 def run(name: str) -> tuple[str, dict, float]:
+    from tonecheck.normalise import RULE_SETS
     from tonecheck.training.train import TrainConfig, prepare
     from tonecheck.training.yardstick import leave_one_source_out, summarise
 
     t0 = time.perf_counter()
     _, changes, variant = CANDIDATES[name]
-    if variant == "no-links":
+    if changes is not None and variant == "raw-text":  # what `text_rules="plain"` trains (no patching)
+        changes = {**changes, "text_rules": "plain"}
+    elif changes is not None and variant.startswith("only:"):
+        changes = {**changes, "text_rules": (*RULE_SETS["plain"], *variant.split(":")[1].split(","))}
+    elif variant == "no-links":
         drop_links()
-    elif variant == "raw-text":
-        raw_text()
     elif variant.startswith("without:"):
         without_rules(*variant.split(":")[1].split(","))
     posts = load_posts()
@@ -124,11 +137,40 @@ def run(name: str) -> tuple[str, dict, float]:
         ready = prepare([p.text for p in posts], config)
         results = leave_one_source_out(posts, config, analyses=ready.analyses, lemma_table=ready.lemma_table,
                                        special_cases=ready.special_cases, say=lambda *a: None)
-    return name, summarise(results), time.perf_counter() - t0
+    summary = summarise(results)
+    # Pooled in-scope labels and predictions (labels only, no text), in a fixed post order, so
+    # that two candidates can be compared post by post (a paired bootstrap of the difference).
+    import numpy as np
+
+    from tonecheck.labels import LABELS, OUT_OF_SCOPE
+
+    y = np.concatenate([r.y for r in results])
+    pred = np.asarray(LABELS)[np.concatenate([r.proba for r in results]).argmax(axis=1)]
+    keep = y != OUT_OF_SCOPE
+    summary["predictions"] = {"y": y[keep].tolist(), "pred": pred[keep].tolist()}
+    return name, summary, time.perf_counter() - t0
+
+
+def paired_lines(reference: str, summaries: dict, paired_difference) -> list[str]:  # noqa: ANN001
+    """Each candidate against the first one on the same posts (a paired bootstrap)."""
+    import numpy as np
+
+    ref = summaries[reference]["predictions"]
+    lines = ["", f"## Paired differences against `{reference}` (same posts resampled for both)", "",
+             "| candidate | macro-F1 difference [95 % CI] | resamples where it is ahead |", "|---|---|---|"]
+    for name, summary in summaries.items():
+        if name == reference:
+            continue
+        pred = summary["predictions"]
+        if pred["y"] != ref["y"]:  # pragma: no cover - every candidate sees the same posts in the same order
+            continue
+        d = paired_difference(np.array(ref["y"]), np.array(ref["pred"]), np.array(pred["pred"]))
+        lines.append(f"| {name} | {d['difference']:+.3f} [{d['low']:+.3f}, {d['high']:+.3f}] | {d['b_ahead']:.0%} |")
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:
-    from tonecheck.training.yardstick import format_summary
+    from tonecheck.training.yardstick import format_summary, paired_difference
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="*", choices=sorted(CANDIDATES))
@@ -140,7 +182,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     names = args.only or list(CANDIDATES)
     t0 = time.perf_counter()
-    with ProcessPoolExecutor(args.jobs) as pool:
+    # One process per candidate: the variants patch module state (the normalisation rules) and
+    # tonecheck.reading caches analyses per text, so a reused worker would carry one candidate's
+    # normalisation into the next.
+    with ProcessPoolExecutor(args.jobs, max_tasks_per_child=1) as pool:
         done = list(pool.map(run, names))
     lines = ["# Real-only yardstick: leave-one-source-out", "",
              "Each row: trained on the authored corpus and the *other* real sources, judged on one real source "
@@ -152,9 +197,9 @@ def main(argv: list[str] | None = None) -> int:
              "|---|---|---|---|---|---|"]
     summaries = {}
     for name, summary, seconds in done:
-        summaries[name] = summary
+        summaries[name] = {**summary, "seconds": seconds}
         lines += format_summary(name, summary)
-    lines += ["", "Candidates:", ""] + [f"- `{n}`: {CANDIDATES[n][0]}" for n in names]
+    lines += ["", "Candidates:", ""] + [f"- `{n}`: {CANDIDATES[n][0]} ({s:.0f} s)" for n, _, s in done]
     crisis_lines = ["", "## The quoted press posts by crisis (out-of-source predictions)", "",
                     "| candidate | crisis | in-scope posts | macro-F1 [95 % CI] |", "|---|---|---|---|"]
     for name, summary in summaries.items():
@@ -162,6 +207,7 @@ def main(argv: list[str] | None = None) -> int:
             lo, hi = b["interval"]
             crisis_lines.append(f"| {name} | {crisis} | {b['n']} | {b['macro_f1']:.3f} [{lo:.3f}, {hi:.3f}] |")
     lines += crisis_lines
+    lines += paired_lines(names[0], summaries, paired_difference)
     text = "\n".join(lines) + "\n"
     pathlib.Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     pathlib.Path(args.out).write_text(text, encoding="utf-8")

@@ -41,7 +41,7 @@ class TrainConfig:
     calibration_folds: int = 3
     min_df: int = 2
     tokenizer: str = "spacy"
-    text_rules: str = "social"  # a set of tonecheck.normalise.RULE_SETS
+    text_rules: str | tuple[str, ...] = "social"  # a set of tonecheck.normalise.RULE_SETS, or rule names
     scope_C: float | None = None  # the scope detector's C (None: the classifier's)
     seed: int = 0
 
