@@ -158,14 +158,14 @@ def main() -> int:
               f"{rates['one'][-1]:,.0f}, two {rates['two'][-1]:,.0f} posts/s; "
               f"ceiling {rates['ceiling'][-1]:.2f}×", flush=True)
     med = {k: statistics.median(v) for k, v in rates.items()}
-    ratio = {k: statistics.median(x / b for x, b in zip(rates[k], rates["base"])) for k in ("one", "two")}
+    ratio = {k: statistics.median(x / b for x, b in zip(rates[k], rates["base"], strict=True)) for k in ("one", "two")}
     n_base = sum(len(texts[r * size : (r + 1) * size][: args.baseline_posts // args.rounds] if args.baseline_posts
                      else texts[r * size : (r + 1) * size]) for r in range(args.rounds))
     rows.append((f"baseline: full fr_core_news_sm, nlp() per post, same classifier ({n_base:,} captions)",
                  f"{med['base']:,.0f} posts/s", "1.0×"))
     rows.append(("assess_many, n_process=1 (default)", f"{med['one']:,.0f} posts/s", f"{ratio['one']:.1f}×"))
     rows.append(("assess_many, n_process=2", f"{med['two']:,.0f} posts/s", f"{ratio['two']:.1f}×"))
-    scale = statistics.median(t / o for t, o in zip(rates["two"], rates["one"]))
+    scale = statistics.median(t / o for t, o in zip(rates["two"], rates["one"], strict=True))
     rows.append(("two processes vs one", "", f"{scale:.2f}×"))
     rows.append(("machine ceiling: a pure-Python loop, two processes vs one", "",
                  f"{med['ceiling']:.2f}× (rounds: {min(rates['ceiling']):.2f}–{max(rates['ceiling']):.2f}×)"))

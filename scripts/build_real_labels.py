@@ -77,7 +77,7 @@ def main() -> None:
         ids = list(a)
         assert set(ids) == set(b), pool
         la, lb = [a[i]["label"] for i in ids], [b[i]["label"] for i in ids]
-        agree = sum(x == y for x, y in zip(la, lb)) / len(ids)
+        agree = sum(x == y for x, y in zip(la, lb, strict=True)) / len(ids)
         print(f"{pool}: {len(ids)} posts, agreement {agree:.1%}, Cohen's kappa {cohen_kappa_score(la, lb):.3f}")
         with open(SHARED / FILES[pool], encoding="utf-8", newline="") as f:
             crisis = {r["id"]: crisis_of(r.get("crisis", "")) if pool == "quoted_press" else

@@ -47,7 +47,7 @@ def drop_links() -> None:
     """Links and @mentions become white space instead of a placeholder token."""
     from tonecheck import normalise as nz
 
-    def blank(m):  # noqa: ANN001, ANN202
+    def blank(m):
         return [(" ", m.start(), m.end())]
 
     nz._RULES[:] = [(n, p, blank if n in ("replace_urls", "replace_mentions") else r, c) for n, p, r, c in nz._RULES]
@@ -68,13 +68,13 @@ def without_rules(*names: str) -> None:
     nz._RULES[:] = [rule for rule in nz._RULES if rule[0] not in names]
 
 
-def load_posts():  # noqa: ANN201
+def load_posts():
     from tonecheck.training.corpus import read_posts, read_real_posts
 
     return read_posts(ROOT / "data" / "authored.csv") + read_real_posts(ROOT / "data" / "real_labels.csv", REAL_TEXTS)
 
 
-def plain_peer(posts):  # noqa: ANN001, ANN201
+def plain_peer(posts):
     """The 20-line scikit-learn pipeline a practitioner would try first, leave-one-source-out."""
     import numpy as np
     from scipy.sparse import hstack
@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
              "| candidate | source | in-scope posts | macro-F1 [95 % CI] | per-label F1 (support) | none / in-scope flagged |",
              "|---|---|---|---|---|---|"]
     summaries = {}
-    for name, summary, seconds in done:
+    for name, summary, _seconds in done:
         summaries[name] = summary
         lines += format_summary(name, summary)
     lines += ["", "Candidates:", ""] + [f"- `{n}`: {CANDIDATES[n][0]}" for n in names]

@@ -28,7 +28,7 @@ def scored_files(tmp_path_factory):
         w.writerows(DRAFTS)
     with open(folder / "drafts.jsonl", "w", encoding="utf-8") as f:
         for row in DRAFTS:
-            f.write(json.dumps(dict(zip(["id", "date", "channel", "text"], row)), ensure_ascii=False) + "\n")
+            f.write(json.dumps(dict(zip(["id", "date", "channel", "text"], row, strict=True)), ensure_ascii=False) + "\n")
     assert cli.main(["score", str(src), "-o", str(folder / "scored.csv")]) == 1  # row 3 is empty
     assert cli.main(["score", str(folder / "drafts.jsonl"), "-o", str(folder / "scored.jsonl")]) == 1
     return folder
@@ -95,7 +95,7 @@ def test_files_that_are_not_scored_are_refused_naming_why(tmp_path, content, exp
 
 
 def test_missing_text_column_names_the_option(scored_files):
-    with pytest.raises(ScoredFileError, match="no column 'caption'.*--text-column"):
+    with pytest.raises(ScoredFileError, match=r"no column 'caption'.*--text-column"):
         read_scored(scored_files / "scored.csv", text_column="caption")
 
 

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("fastapi", reason="the serve extra is not installed: pip install 'tonecheck[serve]'")
-from fastapi.testclient import TestClient  # noqa: E402
+from fastapi.testclient import TestClient
 
-import tonecheck  # noqa: E402
-from tonecheck.pages.server import MAX_BATCH_ITEMS, MAX_BODY_BYTES, create_app  # noqa: E402
+import tonecheck
+from tonecheck.pages.server import MAX_BATCH_ITEMS, MAX_BODY_BYTES, create_app
 
 ROOT = Path(__file__).resolve().parent.parent
 TONE_DEAF = "Restez chez vous et profitez de -30 % avec le code RESTEZCHEZVOUS"

@@ -66,7 +66,7 @@ def test_utf16_with_bom_and_tabs(tmp_path):
 def test_utf16_without_bom_is_refused_with_the_fix(tmp_path):
     p = tmp_path / "u16.csv"
     p.write_bytes("text\nMerci\n".encode("utf-16-le"))
-    with pytest.raises(InputError, match="NUL bytes.*--encoding utf-16-le"):
+    with pytest.raises(InputError, match=r"NUL bytes.*--encoding utf-16-le"):
         _read(p)
     _, records, _ = _read(p, encoding="utf-16-le")
     assert records[0].values == {"text": "Merci"}
@@ -131,7 +131,7 @@ def test_text_after_a_closing_quote_with_a_quote_left_open_is_refused_with_its_l
     p = tmp_path / "q.csv"
     p.write_text('id,text\n1,ok\n2,"Merci" x "jamais\nfermé,3\n4,ok\n', encoding="utf-8")
     table = open_table(p)
-    with pytest.raises(InputError, match="malformed CSV at line 3.*quote left open"):
+    with pytest.raises(InputError, match=r"malformed CSV at line 3.*quote left open"):
         list(table.records)
     table.close()
 
@@ -222,7 +222,7 @@ def test_xlsx_unknown_sheet_says_did_you_mean(tmp_path):
 def test_not_a_workbook_and_old_xls_are_refused(tmp_path):
     p = tmp_path / "fake.xlsx"
     p.write_bytes(b"PK\x03\x04 not really a zip")
-    with pytest.raises(InputError, match="cannot read .* as an Excel workbook"):
+    with pytest.raises(InputError, match=r"cannot read .* as an Excel workbook"):
         _read(p)
     old = tmp_path / "old.xls"
     old.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100)
@@ -276,10 +276,9 @@ def test_output_file_gets_the_umask_permissions_not_mkstemps(tmp_path):
 
 
 def test_unfinished_output_leaves_nothing(tmp_path):
-    with pytest.raises(RuntimeError):
-        with open_writer(tmp_path / "o.jsonl", "jsonl") as w:
-            w.write({"a": 1})
-            raise RuntimeError
+    with pytest.raises(RuntimeError), open_writer(tmp_path / "o.jsonl", "jsonl") as w:
+        w.write({"a": 1})
+        raise RuntimeError
     assert list(tmp_path.iterdir()) == []
 
 
@@ -320,8 +319,7 @@ def test_jsonl_out_is_strict_json_and_keeps_lone_surrogates_as_escapes(tmp_path)
         w.commit()
     lines = p.read_text(encoding="utf-8").splitlines()
     assert json.loads(lines[0])["text"] == "Merci \ud83d" and lines[1] == '{"text": "ok ❤️"}'
-    with open_writer(tmp_path / "n.jsonl", "jsonl") as w:
-        with pytest.raises(ValueError, match="cannot be written as JSON"):
+    with open_writer(tmp_path / "n.jsonl", "jsonl") as w, pytest.raises(ValueError, match="cannot be written as JSON"):
             w.write({"x": float("nan")})
 
 

@@ -17,9 +17,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from tonecheck.labels import LABELS
 from tonecheck.results import Assessment
 from tonecheck.runtime import Model, assessment_of, check_text, in_order, resolve_model, score_texts
-from tonecheck.labels import LABELS
 from tonecheck.tables import (
     InputError,
     OutputError,
@@ -302,7 +302,7 @@ def _scored(batches: Iterator[list[_Row]], model: Model, jobs: int) -> Iterator[
         for batch in batches:
             todo = _to_score(batch)
             if todo:
-                for row, result in zip(todo, score_texts([r.text for r in todo], model)):  # type: ignore[misc]
+                for row, result in zip(todo, score_texts([r.text for r in todo], model), strict=True):  # type: ignore[misc]
                     row.result = result
             yield batch
         return
@@ -310,7 +310,7 @@ def _scored(batches: Iterator[list[_Row]], model: Model, jobs: int) -> Iterator[
 
     def finish(item: tuple[list[_Row], list[_Row]], results: list[Any]) -> list[_Row]:
         batch, todo = item
-        for row, result in zip(todo, results):
+        for row, result in zip(todo, results, strict=True):
             row.result = assessment_of(result)
         return batch
 
@@ -376,14 +376,14 @@ class _Writing:
                                      f"they are left out of the {self.writer.format} output")
             fields = _fields(row)
             out = dict(values)
-            for name, value in zip(self.names, fields.values()):
+            for name, value in zip(self.names, fields.values(), strict=False):
                 out.setdefault(name, value)
             try:
                 self.writer.write(out)
             except UnwritableRow as e:
                 row.result = None
                 row.error = f"{self.unit} {row.record.line}: {e}; only tonecheck's fields are written"
-                self.writer.write(dict(zip(self.names, _fields(row).values())))
+                self.writer.write(dict(zip(self.names, _fields(row).values(), strict=False)))
             self._count(row)
 
     def _count(self, row: _Row) -> None:

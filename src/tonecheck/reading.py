@@ -201,12 +201,12 @@ class Reader:
         known = self._chunks
         found = list(map(known.get, pieces))
         if None in found:
-            learned = self._learn(list(dict.fromkeys(p for p, f in zip(pieces, found) if f is None)))
-            found = [f if f is not None else learned[p] for p, f in zip(pieces, found)]
+            learned = self._learn(list(dict.fromkeys(p for p, f in zip(pieces, found, strict=True) if f is None)))
+            found = [f if f is not None else learned[p] for p, f in zip(pieces, found, strict=True)]
         starts, ends = norm.starts, norm.ends
         tokens = []
         offset = 0
-        for word, (piece, chunk_tokens) in enumerate(zip(pieces, found)):
+        for word, (piece, chunk_tokens) in enumerate(zip(pieces, found, strict=True)):
             for rel, length, lower, punct in chunk_tokens:
                 idx = offset + rel
                 tokens.append(_new_tuple(Token, (lower, starts[idx], ends[idx + length - 1], punct, idx, word)))

@@ -154,10 +154,8 @@ _worker_model: Model | None = None
 
 def _init_worker(model: Model | None) -> None:
     global _worker_model
-    if model is not None:  # spawned worker: the model came pickled, or is loaded from its path
-        _worker_model = model
-    else:
-        _worker_model = _default_model()
+    # A spawned worker gets the model pickled, or loads it from its path.
+    _worker_model = model if model is not None else _default_model()
 
 
 def score_in_worker(batch: list[str], policy: ReviewPolicy = DEFAULT_POLICY) -> list[Row]:
@@ -245,7 +243,7 @@ def _evidence(text: str, words: list, token_w: Any) -> tuple[tuple[str, int, int
     if not positive.size:
         return ()
     by_span: dict[tuple[int, int], float] = {}
-    for k, w in zip(positive.tolist(), token_w[positive].tolist()):
+    for k, w in zip(positive.tolist(), token_w[positive].tolist(), strict=True):
         t = words[k]
         by_span[t.start, t.end] = by_span.get((t.start, t.end), 0.0) + w
     ranked = sorted([(-w, s, e) for (s, e), w in by_span.items()])[:MAX_EVIDENCE]  # strongest, then first
@@ -267,7 +265,7 @@ def score_rows(texts: list[str], loaded: Model, policy: ReviewPolicy = DEFAULT_P
     min_in_scope = engine.scope_threshold if policy.min_in_scope is None else policy.min_in_scope
     per_label = [policy.label_thresholds.get(lab, 0.0) for lab in LABELS]
     rows = []
-    for i, (analysis, words, proba) in enumerate(zip(batch.analyses, batch.words, batch.proba.tolist())):
+    for i, (analysis, words, proba) in enumerate(zip(batch.analyses, batch.words, batch.proba.tolist(), strict=True)):
         reasons = []
         if not any(any(ch.isalpha() for ch in t.lower) for t in words):
             reasons.append(REASON_NO_WORDS)
@@ -288,7 +286,7 @@ def assessment_of(row: Row) -> Assessment:
     best, proba, in_scope, reasons, evidence = row
     return Assessment(
         label=_LABELS[best],
-        scores=dict(zip(_LABELS, proba)),
+        scores=dict(zip(_LABELS, proba, strict=True)),
         evidence=tuple(Evidence(*e) for e in evidence),
         needs_review=bool(reasons),
         review_reasons=reasons,

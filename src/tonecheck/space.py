@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import repeat
+from itertools import pairwise, repeat
 from typing import Any
 
 import numpy as np
@@ -145,7 +145,7 @@ class FeatureSpace:
         spans: _IntArrays = [np.ones(n_all, dtype=np.int64)]
         docs: list[np.ndarray | None] = [term_doc]
         if self.word_ngrams >= 2 and n_all > 1:
-            pairs = map(vocab.get, map(" ".join, zip(all_terms, all_terms[1:])), repeat(-1))
+            pairs = map(vocab.get, map(" ".join, pairwise(all_terms)), repeat(-1))
             bigram = np.array(list(pairs), dtype=np.int64)
             if term_doc is not None:
                 bigram[term_doc[1:] != term_doc[:-1]] = -1  # no bigram across two posts
@@ -186,7 +186,7 @@ class FeatureSpace:
         """Cue conjunctions that fire, credited to the words that made them fire."""
         cue_col, cue_first, cue_span, cue_doc = [], [], [], []
         base = 0
-        for d, (analysis, n) in enumerate(zip(analyses, n_terms)):
+        for d, (analysis, n) in enumerate(zip(analyses, n_terms, strict=True)):
             for k, where in enumerate(conjunctions(tuple(all_terms[base : base + n]))):
                 for i in where:
                     cue_col.append(self.cue_offset + k)

@@ -22,6 +22,7 @@ row the writer cannot encode.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import datetime as dt
 import decimal
@@ -267,7 +268,7 @@ def _open_binary(src: str | os.PathLike[str], name: str) -> tuple[BinaryIO, Path
     if p.is_dir():
         raise InputError(f"{name} is a folder, not a file")
     try:
-        f = open(p, "rb")
+        f = open(p, "rb")  # noqa: SIM115 - returned to the caller, who closes it
     except OSError as e:
         raise InputError(f"cannot read {name}: {e.strerror or e}") from e
     regular = stat.S_ISREG(os.fstat(f.fileno()).st_mode)
@@ -488,7 +489,7 @@ def _open_csv(f: IO[str], name: str, delimiter: str) -> Table:
                 continue
             if not fields:  # a blank line is no row
                 continue
-            values = dict(zip(header, fields))
+            values = dict(zip(header, fields, strict=False))
             if len(fields) == len(header):
                 yield Record(line, values)
             else:
@@ -570,7 +571,7 @@ def _open_xlsx(source: Any, name: str, sheet: str | None) -> Table:
 
     try:
         book = openpyxl.load_workbook(source, read_only=True, data_only=True)
-    except Exception as e:  # noqa: BLE001 - zip, XML and openpyxl errors alike mean "not a workbook"
+    except Exception as e:  # zip, XML and openpyxl errors alike mean "not a workbook"
         raise InputError(f"cannot read {name} as an Excel workbook ({type(e).__name__}: {e})") from e
     try:
         names = book.sheetnames
@@ -590,7 +591,7 @@ def _open_xlsx(source: Any, name: str, sheet: str | None) -> Table:
         rows = ws.iter_rows(values_only=True)
         try:
             first = next(rows, None)
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             raise InputError(f"cannot read sheet {chosen!r} of {name} ({type(e).__name__}: {e})") from e
     except BaseException:
         book.close()
@@ -613,7 +614,7 @@ def _open_xlsx(source: Any, name: str, sheet: str | None) -> Table:
                 cells = next(rows)
             except StopIteration:
                 return
-            except Exception as e:  # noqa: BLE001
+            except Exception as e:
                 raise InputError(f"cannot read row {n + 1} of sheet {chosen!r} in {name} ({type(e).__name__}: {e})") from e
             n += 1
             fields = [_cell_text(v) for v in cells]
@@ -622,7 +623,7 @@ def _open_xlsx(source: Any, name: str, sheet: str | None) -> Table:
             if not any(fields):
                 continue
             fields += [""] * (len(header) - len(fields))  # empty cells at a row's end are not stored
-            values = dict(zip(header, fields))
+            values = dict(zip(header, fields, strict=False))
             if len(fields) > len(header):
                 extra = json.dumps(fields[len(header):], ensure_ascii=False)
                 yield Record(n, values, f"cells beyond the header's {len(header)} columns: {extra}")
@@ -693,7 +694,7 @@ class _Target:
             raise OutputError(f"{p} is a folder; give a file name for the output, e.g. {p / 'scored.csv'}")
         if p.exists() and not p.is_file():  # /dev/null, /dev/full, a named pipe: no rename over it
             try:
-                self.file = open(p, "wb")
+                self.file = open(p, "wb")  # noqa: SIM115 - kept open until commit() or abort()
             except OSError as e:
                 raise OutputError(f"cannot write {p}: {_reason(e)}") from e
             return
@@ -751,10 +752,8 @@ class _Target:
 
     def abort(self) -> None:
         """Let go of the file and remove the temporary one, if any."""
-        try:
+        with contextlib.suppress(OSError, ValueError):
             self.release()
-        except (OSError, ValueError):
-            pass
         if self.tmp is not None:
             Path(self.tmp).unlink(missing_ok=True)
             self.tmp = None
@@ -806,10 +805,8 @@ class TableWriter:
 
     def abort(self) -> None:
         self.done = True
-        try:
+        with contextlib.suppress(Exception):  # the output is thrown away anyway
             self._finish()
-        except Exception:  # noqa: BLE001 - the output is thrown away anyway
-            pass
         self.target.abort()
 
     def __enter__(self) -> TableWriter:

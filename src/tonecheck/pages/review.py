@@ -67,7 +67,7 @@ def rows_from_assessments(
     ``columns``, one mapping per text, holds each row's own columns (id, date, channel…).
     """
     rows = []
-    for k, (text, result) in enumerate(zip(texts, results)):
+    for k, (text, result) in enumerate(zip(texts, results, strict=True)):
         rec = result.to_record()
         scores = None if rec["label"] is None else tuple(round(rec[f"score_{lab.replace('-', '_')}"], 4) for lab in LABELS)
         own = {str(key): "" if v is None else str(v) for key, v in (columns[k] if columns else {}).items()}

@@ -72,7 +72,7 @@ def read_scored(
     """
     fmt = scored_format(path, fmt)
     try:
-        f = open(path, encoding="utf-8", newline="")
+        f = open(path, encoding="utf-8", newline="")  # noqa: SIM115 - `with f` below; open errors apart
     except OSError as e:
         raise ScoredFileError(f"cannot read {path}: {e.strerror or e}") from e
     try:
@@ -120,7 +120,7 @@ def _read_csv(f: IO[str], text_column: str, path: str) -> tuple[list[str], list[
                 raise ScoredFileError(f"{path}: malformed CSV at line {reader.line_num}: {e}") from e
             if not fields:
                 continue
-            values = dict(zip(header, fields))
+            values = dict(zip(header, fields, strict=False))
             rows.append(_row(reader.line_num, values, names, text_column, own))
         return own, rows
     finally:

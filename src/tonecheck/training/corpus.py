@@ -227,7 +227,7 @@ def near_duplicates(texts: Sequence[str], groups: Sequence[str], *, threshold: f
     X = TfidfVectorizer(analyzer="char", ngram_range=(3, 5), lowercase=True).fit_transform(list(texts))
     S = (X @ X.T).tocoo()
     out = []
-    for i, j, v in zip(S.row.tolist(), S.col.tolist(), S.data.tolist()):
+    for i, j, v in zip(S.row.tolist(), S.col.tolist(), S.data.tolist(), strict=True):
         if i < j and v >= threshold and not (groups[i] and groups[i] == groups[j]):
             out.append((i, j, v))
     return out

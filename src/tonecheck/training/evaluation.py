@@ -42,7 +42,7 @@ def predict_posts(texts: Sequence[str], model: Any = None) -> tuple[np.ndarray, 
 def format_confusion(confusion: Sequence[Sequence[int]]) -> str:
     short = [lab[:10] for lab in LABELS]
     lines = ["  true \\ predicted  " + " ".join(f"{s:>11}" for s in short)]
-    for lab, row in zip(LABELS, confusion):
+    for lab, row in zip(LABELS, confusion, strict=True):
         lines.append(f"  {lab:<17}" + " ".join(f"{v:>11}" for v in row))
     return "\n".join(lines)
 

@@ -10,6 +10,7 @@ Needs the ``reports`` extra (matplotlib); never imported by ``tonecheck`` itself
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import time
 from collections.abc import Sequence
@@ -101,10 +102,10 @@ def _evaluate_candidate(cand: Candidate, posts: Sequence[Post], lemma_table: dic
             train = crisis != c
             if not held.any():
                 continue
-            model = fit_model([p for p, k in zip(posts, train) if k], cfg,
-                              analyses=[a for a, k in zip(analyses, train) if k], lemma_table=lemma_table,
+            model = fit_model([p for p, k in zip(posts, train, strict=True) if k], cfg,
+                              analyses=[a for a, k in zip(analyses, train, strict=True) if k], lemma_table=lemma_table,
                               with_scope=False, special_cases=cases)
-            X = model.featurizer.transform_analyses([a for a, k in zip(analyses, held) if k])
+            X = model.featurizer.transform_analyses([a for a, k in zip(analyses, held, strict=True) if k])
             row["loco"][c] = _in_scope_f1(y[held], model.predict_proba(X))
         vals = list(row["loco"].values())
         row["loco_mean"] = float(np.mean(vals))
@@ -168,7 +169,7 @@ def _plots(out: Path, confusion: np.ndarray, conf: np.ndarray, correct: np.ndarr
     plt.close(fig)
     edges = np.linspace(0, 1, 11)
     centres, accs, counts = [], [], []
-    for lo, hi in zip(edges[:-1], edges[1:]):
+    for lo, hi in itertools.pairwise(edges):
         m = (conf > lo) & (conf <= hi)
         if m.any():
             centres.append(conf[m].mean())
@@ -177,7 +178,7 @@ def _plots(out: Path, confusion: np.ndarray, conf: np.ndarray, correct: np.ndarr
     fig, ax = plt.subplots(figsize=(5, 5))
     ax.plot([0, 1], [0, 1], "--", color="grey", label="perfect calibration")
     ax.plot(centres, accs, "o-", label="shipped model")
-    for x, yv, n in zip(centres, accs, counts):
+    for x, yv, n in zip(centres, accs, counts, strict=True):
         ax.annotate(str(n), (x, yv), textcoords="offset points", xytext=(4, -10), fontsize=7)
     ax.set_xlabel("confidence (top probability)")
     ax.set_ylabel("accuracy")
@@ -212,7 +213,7 @@ def write_report(args: argparse.Namespace) -> int:
     rows: list[dict[str, Any]] = []
     with ProcessPoolExecutor(max_workers=2) as pool:
         futures = [pool.submit(_evaluate_candidate, c, train, lemma_table, special_cases, True) for c in cands]
-        for c, f in zip(cands, futures):
+        for c, f in zip(cands, futures, strict=True):
             rows.append(f.result())
             r = rows[-1]
             print(f"  candidate {c.name} ({c.features}, {c.classifier}): real CV F1 {_fmt(r['real_cv_f1'])}, "
@@ -270,7 +271,7 @@ def _explain_errors(errors: list[tuple[Post, str, float]], loaded: Any) -> list[
 
     lines = []
     results = score_texts([p.text for p, _, _ in errors], loaded) if errors else []
-    for (p, pred, c), r in zip(errors, results):
+    for (p, pred, c), r in zip(errors, results, strict=True):
         words = ", ".join(f"“{e.text}”" for e in r.evidence[:4]) or "no strong word"
         lines.append(f"| {p.meta.get('id', '')} | {p.label} ({p.meta.get('confidence', '')}) | {pred} {c:.2f} | {words} |")
     return lines

@@ -5,6 +5,7 @@ Never imported by :mod:`tonecheck.assess`.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from collections.abc import Sequence
@@ -199,7 +200,7 @@ def expected_calibration_error(y: Sequence[str], proba: np.ndarray, bins: int = 
     correct = np.asarray(LABELS)[proba.argmax(axis=1)] == y
     edges = np.linspace(0, 1, bins + 1)
     ece = 0.0
-    for lo, hi in zip(edges[:-1], edges[1:]):
+    for lo, hi in itertools.pairwise(edges):
         m = (conf > lo) & (conf <= hi)
         if m.any():
             ece += m.mean() * abs(correct[m].mean() - conf[m].mean())
