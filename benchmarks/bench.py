@@ -103,7 +103,7 @@ def full_pipeline_features(nlp, featurizer, texts):
     return featurizer.transform_analyses(analyses, terms)
 
 
-def main() -> int:
+def main() -> int:  # noqa: C901 - one measured sequence, read top to bottom (benchmarks/ is reworked apart)
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--posts", type=int, default=20_000)
     parser.add_argument("--baseline-posts", type=int, default=0, help="baseline on the first N posts only (0: all)")

@@ -24,7 +24,10 @@ import threading
 import time
 import traceback
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # annotations only: the command imports the library lazily
+    from tonecheck.batch import ScoreSummary
 
 __all__ = ["main"]
 
@@ -278,26 +281,35 @@ def _usage(message: str) -> int:
     return EXIT_USAGE
 
 
-def _cmd_score(args: argparse.Namespace) -> int:
-    from tonecheck.batch import ScoredRow, score_file
+def _score_options_problem(args: argparse.Namespace) -> str | None:
+    """What is wrong with ``tonecheck score``'s options, or None."""
     from tonecheck.tables import format_of_path
 
     if args.batch_size < 1:
-        return _usage(f"--batch-size must be at least 1, not {args.batch_size}")
+        return f"--batch-size must be at least 1, not {args.batch_size}"
     if args.jobs < 1:
-        return _usage(f"--jobs must be at least 1, not {args.jobs}")
+        return f"--jobs must be at least 1, not {args.jobs}"
     to_stdout = args.output in (None, "-")
     if args.table and args.output == "-":
-        return _usage("--table prints on standard output; give -o FILE to also write the scored rows")
+        return "--table prints on standard output; give -o FILE to also write the scored rows"
     named = None
     if not to_stdout:
         if args.output.lower().endswith(".xls"):
-            return _usage(f"{args.output}: old Excel .xls workbooks are not written; give -o NAME.xlsx")
+            return f"{args.output}: old Excel .xls workbooks are not written; give -o NAME.xlsx"
         named = format_of_path(args.output)
     if args.excel and ((args.output_format or "csv") != "csv" or named not in (None, "csv")):
-        return _usage("--excel writes CSV for Excel; drop it to write another format, or give -o NAME.csv")
+        return "--excel writes CSV for Excel; drop it to write another format, or give -o NAME.csv"
     if (args.output_format == "xlsx" or named == "xlsx") and to_stdout and not args.table and sys.stdout.isatty():
-        return _usage("an .xlsx workbook is not for a terminal; give -o NAME.xlsx or redirect standard output")
+        return "an .xlsx workbook is not for a terminal; give -o NAME.xlsx or redirect standard output"
+    return None
+
+
+def _cmd_score(args: argparse.Namespace) -> int:
+    from tonecheck.batch import ScoredRow, score_file
+
+    problem = _score_options_problem(args)
+    if problem is not None:
+        return _usage(problem)
 
     bar = None
     if not (args.no_progress or args.quiet) and sys.stderr.isatty():
@@ -347,25 +359,34 @@ def _cmd_score(args: argparse.Namespace) -> int:
         print(f"\n{summary.rows} rows scored" + (f" into {output}" if args.output else ""))
         sys.stdout.flush()
     if args.verbose:
-        how = summary.input_format + (f", {summary.encoding}" if summary.encoding else "")
-        how += f", delimiter {summary.delimiter!r}" if summary.delimiter else ""
-        how += f", sheet {summary.sheet!r}" if summary.sheet else ""
-        print(f"tonecheck: read {args.input} ({how}), texts from column {summary.text_column!r}; "
-              f"wrote {summary.output_format} to {args.output or 'standard output'}", file=sys.stderr)
-        print(f"tonecheck: {summary.rows:,} rows in {elapsed:.1f}s ({summary.rows / max(elapsed, 1e-9):,.0f} rows/s)",
-              file=sys.stderr)
+        _print_how_scored(args, summary, elapsed)
     if summary.columns_renamed and not args.quiet:
         print("tonecheck: note: the input already has result column names; added columns are prefixed 'tonecheck_'",
               file=sys.stderr)
     if summary.errors:
         if not args.quiet:
-            print(f"tonecheck: {summary.errors} of {summary.rows} rows not scored:", file=sys.stderr)
-            for line in summary.error_lines:
-                print(f"  {_printable(line)}", file=sys.stderr)
-            if summary.errors > len(summary.error_lines):
-                print(f"  … and {summary.errors - len(summary.error_lines):,} more (see the error column)", file=sys.stderr)
+            _print_row_errors(summary)
         return EXIT_ROW_ERRORS
     return EXIT_OK
+
+
+def _print_how_scored(args: argparse.Namespace, summary: ScoreSummary, elapsed: float) -> None:
+    """``score --verbose``: what was read and written, and how fast."""
+    how = summary.input_format + (f", {summary.encoding}" if summary.encoding else "")
+    how += f", delimiter {summary.delimiter!r}" if summary.delimiter else ""
+    how += f", sheet {summary.sheet!r}" if summary.sheet else ""
+    print(f"tonecheck: read {args.input} ({how}), texts from column {summary.text_column!r}; "
+          f"wrote {summary.output_format} to {args.output or 'standard output'}", file=sys.stderr)
+    print(f"tonecheck: {summary.rows:,} rows in {elapsed:.1f}s ({summary.rows / max(elapsed, 1e-9):,.0f} rows/s)",
+          file=sys.stderr)
+
+
+def _print_row_errors(summary: ScoreSummary) -> None:
+    print(f"tonecheck: {summary.errors} of {summary.rows} rows not scored:", file=sys.stderr)
+    for line in summary.error_lines:
+        print(f"  {_printable(line)}", file=sys.stderr)
+    if summary.errors > len(summary.error_lines):
+        print(f"  … and {summary.errors - len(summary.error_lines):,} more (see the error column)", file=sys.stderr)
 
 
 # --- the table --------------------------------------------------------------------------

@@ -456,21 +456,7 @@ def _open_csv(f: IO[str], name: str, delimiter: str) -> Table:
         csv.field_size_limit(FIELD_SIZE_LIMIT)
     lines = _Lines(f)
     reader = csv.reader(lines, delimiter=delimiter, strict=True)
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise InputError(f"{name} is empty: no header row") from None
-    except csv.Error as e:
-        raise InputError(f"{name}: malformed CSV header (line 1): {e}") from e
-    except UnicodeDecodeError as e:
-        raise InputError(f"{name} is not valid {f.encoding} text in its header: {e.reason}; pass --encoding") from e
-    if header:
-        header[0] = header[0].lstrip("\ufeff")
-    if not any(h.strip() for h in header):
-        raise InputError(f"{name}: the first line is empty; it must be the header (the column names)")
-    dupes = sorted({h for h in header if header.count(h) > 1})
-    if dupes:
-        raise InputError(f"{name}: duplicate column names in the header: {dupes}")
+    header = _csv_header(reader, f, name)
 
     def records() -> Iterator[Record]:
         while True:
@@ -499,6 +485,26 @@ def _open_csv(f: IO[str], name: str, delimiter: str) -> Table:
                 yield Record(line, values, error)
 
     return Table(name, "csv", header, records(), delimiter=delimiter)
+
+
+def _csv_header(reader: Iterator[list[str]], f: IO[str], name: str) -> list[str]:
+    """The CSV's first record, checked to be a header: not empty, no column name twice."""
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise InputError(f"{name} is empty: no header row") from None
+    except csv.Error as e:
+        raise InputError(f"{name}: malformed CSV header (line 1): {e}") from e
+    except UnicodeDecodeError as e:
+        raise InputError(f"{name} is not valid {f.encoding} text in its header: {e.reason}; pass --encoding") from e
+    if header:
+        header[0] = header[0].lstrip("\ufeff")
+    if not any(h.strip() for h in header):
+        raise InputError(f"{name}: the first line is empty; it must be the header (the column names)")
+    dupes = sorted({h for h in header if header.count(h) > 1})
+    if dupes:
+        raise InputError(f"{name}: duplicate column names in the header: {dupes}")
+    return header
 
 
 def _csv_error(e: csv.Error, line: int, last: int, lines: _Lines, name: str) -> Record:
@@ -574,18 +580,7 @@ def _open_xlsx(source: Any, name: str, sheet: str | None) -> Table:
     except Exception as e:  # zip, XML and openpyxl errors alike mean "not a workbook"
         raise InputError(f"cannot read {name} as an Excel workbook ({type(e).__name__}: {e})") from e
     try:
-        names = book.sheetnames
-        if sheet is None:
-            if not names:
-                raise InputError(f"{name}: the workbook has no sheet")
-            chosen = names[0]
-        else:
-            chosen = sheet if sheet in names else match_column(sheet, names)
-            if chosen is None:
-                hint = similar_column(sheet, names)
-                raise InputError(
-                    f"{name}: no sheet {sheet!r}; " + (f"did you mean {hint!r}? " if hint else "") + f"sheets are {names}"
-                )
+        chosen = _choose_sheet(book.sheetnames, sheet, name)
         ws = book[chosen]
         ws.reset_dimensions()  # trust the cells, not a dimension record that may be wrong
         rows = ws.iter_rows(values_only=True)
@@ -631,6 +626,21 @@ def _open_xlsx(source: Any, name: str, sheet: str | None) -> Table:
                 yield Record(n, values)
 
     return Table(name, "xlsx", header, records(), sheet=chosen, unit="row", _closers=[book.close])
+
+
+def _choose_sheet(names: list[str], sheet: str | None, name: str) -> str:
+    """The sheet to read: the one asked for (matched as a column name is), else the first."""
+    if sheet is None:
+        if not names:
+            raise InputError(f"{name}: the workbook has no sheet")
+        return names[0]
+    chosen = sheet if sheet in names else match_column(sheet, names)
+    if chosen is None:
+        hint = similar_column(sheet, names)
+        raise InputError(
+            f"{name}: no sheet {sheet!r}; " + (f"did you mean {hint!r}? " if hint else "") + f"sheets are {names}"
+        )
+    return chosen
 
 
 def _cell_text(value: Any) -> str:
