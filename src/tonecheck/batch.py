@@ -171,7 +171,8 @@ def score_file(
         if both:
             raise InputError(f"{table.name}: the input has both {both[0].removeprefix(PREFIX)!r} and {both[0]!r} "
                              "columns, the names tonecheck adds; rename one of them")
-        out_delimiter = ";" if excel else "\t" if str(dst).lower().endswith((".tsv", ".tab")) else table.delimiter or ","
+        tab_separated = str(dst).lower().endswith((".tsv", ".tab"))
+        out_delimiter = ";" if excel else "\t" if tab_separated else table.delimiter or ","
         with open_writer(dst, out_fmt, [*header, *names], delimiter=out_delimiter, bom=excel) as writer:
             loaded = resolve_model(model)  # after the output is known to be writable: loading takes a second
             state = _Writing(writer, header, names, table, summary, max_error_lines, on_row, on_note)

@@ -84,8 +84,10 @@ def _parser() -> argparse.ArgumentParser:
                        epilog=EXIT_CODES_HELP)
     p.add_argument("input", help="CSV (with a header), JSON Lines or .xlsx file; '-' for standard input")
     p.add_argument("-o", "--output",
-                   help="output file; its extension (.csv, .tsv, .jsonl, .xlsx) sets the format (default: standard output)")
-    p.add_argument("--text-column", default="text", help="column holding the post (default: text; case does not matter)")
+                   help="output file; its extension (.csv, .tsv, .jsonl, .xlsx) sets the format "
+                        "(default: standard output)")
+    p.add_argument("--text-column", default="text",
+                   help="column holding the post (default: text; case does not matter)")
     _input_options(p)
     p.add_argument("--output-format", choices=["csv", "jsonl", "xlsx"],
                    help="output format (default: from -o's extension, else the input's)")
@@ -109,9 +111,12 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train a model on labelled posts", parents=[common])
     p.add_argument("--data", action="append",
                    help=f"CSV/JSONL/xlsx with text,label[,split] (repeatable; default: {DEFAULT_AUTHORED})")
-    p.add_argument("--real-labels", default=DEFAULT_REAL_LABELS, help="id,label[,split] file of real posts ('' to skip)")
-    p.add_argument("--real-texts", default=DEFAULT_REAL_TEXTS, help="folder of id,text files (or one file) the real labels are joined with")
-    p.add_argument("--output", default="tonecheck-model", help="folder to write the model into (tonecheck.json and the two data files it names)")
+    p.add_argument("--real-labels", default=DEFAULT_REAL_LABELS,
+                   help="id,label[,split] file of real posts ('' to skip)")
+    p.add_argument("--real-texts", default=DEFAULT_REAL_TEXTS,
+                   help="folder of id,text files (or one file) the real labels are joined with")
+    p.add_argument("--output", default="tonecheck-model",
+                   help="folder to write the model into (tonecheck.json and the two data files it names)")
     p.add_argument("--force", action="store_true", help="overwrite an existing model there")
     p.add_argument("--all-splits", action="store_true", help="train on train and test splits (default: train only)")
     p.add_argument("--allow-less-data", action="store_true",
@@ -125,14 +130,16 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--label-column", default="label")
     p.add_argument("--report", default="reports", help="folder of the full report (default: reports)")
     p.add_argument("--real-texts", default=DEFAULT_REAL_TEXTS)
-    p.add_argument("--split", default="test", help="with DATA: the rows of this split value only (default: test; 'all': every row)")
+    p.add_argument("--split", default="test",
+                   help="with DATA: the rows of this split value only (default: test; 'all': every row)")
     p.add_argument("--quick", action="store_true", help="full report with fewer model candidates")
     add_commands(sub)
     return parser
 
 
 def _input_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--format", choices=["csv", "jsonl", "xlsx"], help="input format (default: by extension, else detected)")
+    p.add_argument("--format", choices=["csv", "jsonl", "xlsx"],
+                   help="input format (default: by extension, else detected)")
     p.add_argument("--encoding", help="input text encoding (default: detected: UTF-8/16 by BOM, UTF-8, else cp1252)")
     p.add_argument("--delimiter", help="CSV delimiter: ',' ';' or 'tab' (default: detected from the header line)")
     p.add_argument("--sheet", help="the sheet of an .xlsx workbook to read (default: the first)")
@@ -330,7 +337,8 @@ def _cmd_score(args: argparse.Namespace) -> int:
         else:
             result = row.result
             flag = "review: " + ",".join(result.review_reasons) if result.needs_review else ""
-            table.append(_table_line(str(row.text), result.label.value, f"{max(result.scores.values()):.0%}", flag, width))
+            top = f"{max(result.scores.values()):.0%}"
+            table.append(_table_line(str(row.text), result.label.value, top, flag, width))
 
     # With --table and no --output the table is the result; the scored rows are discarded.
     output = args.output if args.output or not args.table else os.devnull
@@ -506,7 +514,8 @@ def _cmd_info(args: argparse.Namespace) -> int:
               f"out of scope below an in-scope probability of {float(meta.get('scope_threshold', 0)):.2f}")
     if trained:
         counts = trained.get("labels") or {}
-        print(f"trained on: {trained.get('posts', '?')} posts (" + ", ".join(f"{k} {v}" for k, v in counts.items()) + ")")
+        per_label = ", ".join(f"{k} {v}" for k, v in counts.items())
+        print(f"trained on: {trained.get('posts', '?')} posts ({per_label})")
         if trained.get("files"):
             splits = "all splits" if trained.get("all_splits") else "train split"
             print(f"  files: {', '.join(map(str, trained['files']))}; {splits}")

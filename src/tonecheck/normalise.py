@@ -62,10 +62,14 @@ _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]+")
 # characters to a later part are possessive (``*+``, ``++``), and a run is only entered at its
 # first character (a look-behind), so a failed match is not retried from inside the run.
 # benchmarks/adversarial.py measures it; test_normalise checks the matches are unchanged.
-_URL = re.compile(r"(?:https?://|www\.)\S+|\b(?<![a-z0-9-])[a-z0-9][a-z0-9-]*+\.(?:fr|com|be|ch|ca|org|net|io)/\S*", re.I)
+_URL = re.compile(
+    r"(?:https?://|www\.)\S+|\b(?<![a-z0-9-])[a-z0-9][a-z0-9-]*+\.(?:fr|com|be|ch|ca|org|net|io)/\S*", re.I
+)
 _MENTION = re.compile(r"(?<![\w@])@\w{1,30}")
 _HASHTAG = re.compile(r"(?<![\w#])#(\w+)")
-_HASHTAG_PARTS = re.compile(r"[A-ZÀ-ÖØ-Þ]{2,}(?=[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]|\d|_|$)|[A-ZÀ-ÖØ-Þ]?[a-zß-öø-ÿ]+|[A-ZÀ-ÖØ-Þ]+|\d+")
+_HASHTAG_PARTS = re.compile(
+    r"[A-ZÀ-ÖØ-Þ]{2,}(?=[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]|\d|_|$)|[A-ZÀ-ÖØ-Þ]?[a-zß-öø-ÿ]+|[A-ZÀ-ÖØ-Þ]+|\d+"
+)
 # "code" (any case), then the code: a run of capitals and digits, whole (see _promo_code).
 _PROMO_CODE = re.compile(r"\b((?i:code)(?:\s++(?i:promo)\b)?+)\s*+:?\s*+[«\"']?\s*+([A-Z0-9]++)\b")
 _PRICE = re.compile(

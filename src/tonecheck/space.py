@@ -64,7 +64,8 @@ class FeatureSpace:
     cue_weight: float = 1.0
 
     def __post_init__(self) -> None:
-        if (self.char_vocab is None) != (self.char_range is None) or (self.char_vocab is None) != (self.char_idf is None):
+        no_vocab = self.char_vocab is None
+        if no_vocab != (self.char_range is None) or no_vocab != (self.char_idf is None):
             raise ValueError("char_vocab, char_idf and char_range go together: give all three or none")
         if len(self.word_idf) != len(self.word_vocab):
             raise ValueError(f"word_idf has {len(self.word_idf)} values for {len(self.word_vocab)} words")
@@ -182,7 +183,8 @@ class FeatureSpace:
                         np.array(n_tokens, dtype=np.int64), words)
 
     def _cue_occurrences(self, analyses: Sequence[Analysis], all_terms: list[str], n_terms: list[int],
-                         cols: _IntArrays, firsts: _IntArrays, spans: _IntArrays, docs: list[np.ndarray | None]) -> None:
+                         cols: _IntArrays, firsts: _IntArrays, spans: _IntArrays,
+                         docs: list[np.ndarray | None]) -> None:
         """Cue conjunctions that fire, credited to the words that made them fire."""
         cue_col, cue_first, cue_span, cue_doc = [], [], [], []
         base = 0
@@ -206,7 +208,8 @@ class FeatureSpace:
             docs.append(np.array(cue_doc, dtype=np.int64))
 
     def _char_occurrences(self, analyses: Sequence[Analysis], words: list[list[Token]], n_tokens: list[int],
-                          cols: _IntArrays, firsts: _IntArrays, spans: _IntArrays, docs: list[np.ndarray | None]) -> None:
+                          cols: _IntArrays, firsts: _IntArrays, spans: _IntArrays,
+                          docs: list[np.ndarray | None]) -> None:
         """Character n-gram occurrences: those of each white-space word, credited to the word
         tokens inside it. Normalised texts hold single spaces only, so the white-space words
         of the batch are its texts joined by spaces, split on spaces."""

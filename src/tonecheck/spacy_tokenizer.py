@@ -111,7 +111,8 @@ class TokenMatch:
     def __init__(self, patterns: Sequence[str]) -> None:
         self.patterns = list(patterns)
         self._screens = [re.compile("(?ius)" + _CHAR_CLASS.sub(_loosen, p)).match for p in self.patterns]
-        self._screen = re.compile("(?ius)" + "|".join(f"(?:{_CHAR_CLASS.sub(_loosen, p)})" for p in self.patterns)).match
+        either = "|".join(f"(?:{_CHAR_CLASS.sub(_loosen, p)})" for p in self.patterns)
+        self._screen = re.compile("(?ius)" + either).match
         self._exact: dict[int, Any] = {}
 
     def __call__(self, string: str) -> bool:

@@ -512,7 +512,9 @@ def _csv_error(e: csv.Error, line: int, last: int, lines: _Lines, name: str) -> 
     safely from the next line; else :class:`InputError`."""
     message = str(e)
     if "end of data" in message:
-        raise InputError(f"{name}: malformed CSV: the quoted field opened on line {line} is never closed; nothing was written")
+        raise InputError(
+            f"{name}: malformed CSV: the quoted field opened on line {line} is never closed; nothing was written"
+        )
     if lines.quotes % 2:
         # A quote is left open: the lines after this one may belong to the broken field, so
         # no row boundary can be trusted any more.
@@ -539,7 +541,9 @@ def _open_jsonl(f: IO[str], name: str, note: Callable[[str], None]) -> Table:
             except StopIteration:
                 return
             except UnicodeDecodeError as e:
-                raise InputError(f"{name} is not valid {f.encoding} text at line {n + 1}: {e.reason}; pass --encoding") from e
+                raise InputError(
+                    f"{name} is not valid {f.encoding} text at line {n + 1}: {e.reason}; pass --encoding"
+                ) from e
             n += 1
             if n == 1:
                 line = line.lstrip("\ufeff")
@@ -610,7 +614,9 @@ def _open_xlsx(source: Any, name: str, sheet: str | None) -> Table:
             except StopIteration:
                 return
             except Exception as e:
-                raise InputError(f"cannot read row {n + 1} of sheet {chosen!r} in {name} ({type(e).__name__}: {e})") from e
+                raise InputError(
+                    f"cannot read row {n + 1} of sheet {chosen!r} in {name} ({type(e).__name__}: {e})"
+                ) from e
             n += 1
             fields = [_cell_text(v) for v in cells]
             while len(fields) > len(header) and not fields[-1]:
@@ -743,7 +749,9 @@ class _Target:
             if self.stdout:  # spooled
                 out = getattr(sys.stdout, "buffer", None)
                 if out is None:
-                    raise OutputError("standard output takes text only here; write the workbook to a file (-o NAME.xlsx)")
+                    raise OutputError(
+                        "standard output takes text only here; write the workbook to a file (-o NAME.xlsx)"
+                    )
                 with open(self.tmp, "rb") as spool:
                     while chunk := spool.read(1 << 20):
                         out.write(chunk)
@@ -940,7 +948,9 @@ class _XlsxWriter(TableWriter):
 
     def write(self, row: Mapping[str, Any]) -> None:
         if self.rows + 2 > XLSX_MAX_ROWS:
-            raise OutputError(f"{self.name}: more than {XLSX_MAX_ROWS - 1:,} rows do not fit in an Excel sheet; write CSV")
+            raise OutputError(
+                f"{self.name}: more than {XLSX_MAX_ROWS - 1:,} rows do not fit in an Excel sheet; write CSV"
+            )
         self.sheet.append([self._value(row.get(c)) for c in self.columns])
         self.rows += 1
 

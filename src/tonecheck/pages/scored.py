@@ -163,7 +163,9 @@ def _cell(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def _row(line: int, values: dict[str, Any], names: dict[str, str], text_column: str, own: list[str] | None) -> ScoredRow:
+def _row(
+    line: int, values: dict[str, Any], names: dict[str, str], text_column: str, own: list[str] | None
+) -> ScoredRow:
     text = _cell(values.get(text_column))
     error = _cell(values.get(names["error"]))
     label = _cell(values.get(names["label"])) or None

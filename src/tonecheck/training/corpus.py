@@ -64,7 +64,9 @@ def read_table(path: str | os.PathLike[str], *, columns: Sequence[str] = ()) -> 
     return _read_table_lines(path, columns=columns)[0]
 
 
-def _read_table_lines(path: str | os.PathLike[str], *, columns: Sequence[str] = ()) -> tuple[list[dict[str, str]], list[int]]:
+def _read_table_lines(
+    path: str | os.PathLike[str], *, columns: Sequence[str] = ()
+) -> tuple[list[dict[str, str]], list[int]]:
     """:func:`read_table`'s rows and the line (or sheet row) each starts on."""
     from tonecheck.tables import InputError, match_column, open_table
 
@@ -118,7 +120,8 @@ def read_posts(path: str | os.PathLike[str]) -> list[Post]:
             source=f"{path}:{lines[i]}",
             group=r.get("pair_id") or "",
             meta={"origin": "authored",
-                  **{k: v for k, v in r.items() if k not in ("text", "label", "split") and isinstance(k, str) and v is not None},
+                  **{k: v for k, v in r.items()
+                     if k not in ("text", "label", "split") and isinstance(k, str) and v is not None},
                   **({"extra_fields": "yes"} if None in r else {})},
         )
         for i, r in enumerate(rows)
@@ -216,7 +219,9 @@ def data_hash(posts: Iterable[Post]) -> str:
     return h.hexdigest()
 
 
-def near_duplicates(texts: Sequence[str], groups: Sequence[str], *, threshold: float = 0.85) -> list[tuple[int, int, float]]:
+def near_duplicates(
+    texts: Sequence[str], groups: Sequence[str], *, threshold: float = 0.85
+) -> list[tuple[int, int, float]]:
     """Pairs of texts whose character 3–5-gram TF-IDF cosine is at least ``threshold``.
 
     Pairs inside one declared group (a contrast pair, same non-empty ``groups`` value) are

@@ -61,7 +61,8 @@ def evaluate_file(args: argparse.Namespace) -> int:
         )
     bad = [i + 2 for i, r in enumerate(rows) if r[args.label_column] not in (*LABELS, OUT_OF_SCOPE)]
     if bad:
-        raise TrainingDataError(f"{args.data}: unknown labels on rows {bad[:20]} (allowed: {', '.join((*LABELS, OUT_OF_SCOPE))})")
+        allowed = ", ".join((*LABELS, OUT_OF_SCOPE))
+        raise TrainingDataError(f"{args.data}: unknown labels on rows {bad[:20]} (allowed: {allowed})")
     rows = [r for r in rows if (r[args.text_column] or "").strip()]
     split = getattr(args, "split", "test")
     if split != "all" and "split" in rows[0]:

@@ -273,7 +273,9 @@ def _explain_errors(errors: list[tuple[Post, str, float]], loaded: Any) -> list[
     results = score_texts([p.text for p, _, _ in errors], loaded) if errors else []
     for (p, pred, c), r in zip(errors, results, strict=True):
         words = ", ".join(f"“{e.text}”" for e in r.evidence[:4]) or "no strong word"
-        lines.append(f"| {p.meta.get('id', '')} | {p.label} ({p.meta.get('confidence', '')}) | {pred} {c:.2f} | {words} |")
+        lines.append(
+            f"| {p.meta.get('id', '')} | {p.label} ({p.meta.get('confidence', '')}) | {pred} {c:.2f} | {words} |"
+        )
     return lines
 
 
@@ -284,13 +286,15 @@ def _render(rows, best, loaded, shipped_match, rep_auth, rep_real, rep_test, y_t
          f"Regenerate with `make evaluate` (or `tonecheck evaluate`). This run: {seconds / 60:.1f} min, "
          f"{n_train} train posts, {n_test} test posts. Real tweets are named by id only.", ""]
     L += ["## 1. Model selection (5-fold CV on the train split, contrast pairs kept together)", "",
-          "| | features | classifier | real-tweet CV macro-F1 | authored CV macro-F1 | leave-one-crisis-out mean (worst) | "
+          "| | features | classifier | real-tweet CV macro-F1 | authored CV macro-F1 | "
+          "leave-one-crisis-out mean (worst) | "
           "tone-deaf recall / precision | ECE | fit s (per fold) | posts/s |",
           "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         mark = " **←**" if r is best else ""
         L.append(f"| {r['name']}{mark} | {r['features']} | {r['classifier']} | {_fmt(r['real_cv_f1'])} | "
-                 f"{_fmt(r['authored_cv_f1'])} | {_fmt(r['loco_mean'])} ({_fmt(r['loco_worst'])}, {r['loco_worst_crisis']}) | "
+                 f"{_fmt(r['authored_cv_f1'])} | {_fmt(r['loco_mean'])} "
+                 f"({_fmt(r['loco_worst'])}, {r['loco_worst_crisis']}) | "
                  f"{_fmt(r['tone_deaf_recall'], 2)} / {_fmt(r['tone_deaf_precision'], 2)} | {_fmt(r['ece'])} | "
                  f"{r['fit_seconds']:.1f} | {r['posts_per_second']:.0f} |")
     if not _recommendable(rows):
@@ -334,14 +338,16 @@ def _render(rows, best, loaded, shipped_match, rep_auth, rep_real, rep_test, y_t
         block("Real-tweet test split (four labels)", rep_real)
         none = (y_test == OUT_OF_SCOPE) & real_test
         ins = (y_test != OUT_OF_SCOPE) & real_test
-        L += [f"**Review signal on real test tweets**: `needs_review` on {review[none].mean():.1%} of {int(none.sum())} "
+        L += [f"**Review signal on real test tweets**: `needs_review` on {review[none].mean():.1%} "
+              f"of {int(none.sum())} "
               f"`none` tweets and on {review[ins].mean():.1%} of {int(ins.sum())} in-scope tweets "
               f"(out-of-scope flag alone: {(scope[none] < loaded.model.scope_threshold).mean():.1%} / "
               f"{(scope[ins] < loaded.model.scope_threshold).mean():.1%}).", ""]
     block("All test posts", rep_test)
     L += ["## 3. Calibration", "",
           f"Expected calibration error (10 bins, top label) of the shipped model on held-out test posts: "
-          f"**{rep_test['ece']:.3f}**; out-of-fold on the train split for the recommended candidate: {best['ece']:.3f}.", ""]
+          f"**{rep_test['ece']:.3f}**; out-of-fold on the train split for the recommended candidate: "
+          f"{best['ece']:.3f}.", ""]
     L += [f"![{p}]({p})" for p in plots] + [""]
     L += ["## 4. The 30 worst errors on real tweets (validation folds of the train split)", "",
           "Most confident wrong predictions of the recommended candidate, out of fold. Evidence: the words the "

@@ -60,7 +60,9 @@ def _base_classifier(config: TrainConfig) -> Any:
     if config.classifier == "svm":
         return LinearSVC(C=config.C / 10, class_weight=weights)
     if config.classifier == "sgd":
-        return SGDClassifier(loss="modified_huber", alpha=1e-5, class_weight=weights, random_state=config.seed, max_iter=50)
+        return SGDClassifier(
+            loss="modified_huber", alpha=1e-5, class_weight=weights, random_state=config.seed, max_iter=50
+        )
     raise ValueError(f"classifier must be 'logreg', 'svm' or 'sgd', not {config.classifier!r}")
 
 
@@ -142,7 +144,9 @@ def cross_val_predictions(
     """
     from sklearn.model_selection import StratifiedGroupKFold
 
-    if analyses is None or (lemma_table is None and config.lemmas) or (special_cases is None and config.tokenizer == "spacy"):
+    needs_lemmas = lemma_table is None and config.lemmas
+    needs_cases = special_cases is None and config.tokenizer == "spacy"
+    if analyses is None or needs_lemmas or needs_cases:
         ready = prepare([p.text for p in posts], config)
         analyses = ready.analyses if analyses is None else analyses
         lemma_table = ready.lemma_table if lemma_table is None else lemma_table
