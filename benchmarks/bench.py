@@ -253,7 +253,8 @@ def main() -> int:  # noqa: C901 - one measured sequence, read top to bottom (be
                 rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", done.stderr)
                 rss_mb = int(rss.group(1)) / 1024 if rss else float("nan")
                 note = f"peak RSS {rss_mb:,.0f} MB" + (" (largest process)" if extra else "")
-                rows.append((f"tonecheck score, {n:,} rows{label} (exit {done.returncode})", f"{n / wall:,.0f} rows/s", note))
+                rows.append((f"tonecheck score, {n:,} rows{label} (exit {done.returncode})",
+                             f"{n / wall:,.0f} rows/s", note))
                 print(rows[-1], flush=True)
 
     width = max(len(r[0]) for r in rows)

@@ -26,11 +26,17 @@ SHARED = ROOT.parent / "shared" / "data" / "real"
 RANK = {"low": 0, "medium": 1, "high": 2}
 
 POOLS = {
-    "confinement_2020": (["confinement_2020.pass1.csv"], ["confinement_2020.pass2.1.csv", "confinement_2020.pass2.2.csv"]),
-    "deft_climat": (["deft_climat.passA.1.csv", "deft_climat.passA.2.csv"], ["deft_climat.passB.1.csv", "deft_climat.passB.2.csv"]),
+    "confinement_2020": (["confinement_2020.pass1.csv"],
+                         ["confinement_2020.pass2.1.csv", "confinement_2020.pass2.2.csv"]),
+    "deft_climat": (["deft_climat.passA.1.csv", "deft_climat.passA.2.csv"],
+                    ["deft_climat.passB.1.csv", "deft_climat.passB.2.csv"]),
     "quoted_press": (["quoted_press.passA.csv"], ["quoted_press.passB.csv"]),
 }
-FILES = {"confinement_2020": "confinement_2020_fr.csv", "deft_climat": "deft_climat_fr.csv", "quoted_press": "quoted_press_fr.csv"}
+FILES = {
+    "confinement_2020": "confinement_2020_fr.csv",
+    "deft_climat": "deft_climat_fr.csv",
+    "quoted_press": "quoted_press_fr.csv",
+}
 
 # The quoted pool names about 85 events in free text; these are the crisis types of the corpus.
 CRISIS_WORDS = [
