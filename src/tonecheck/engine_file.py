@@ -209,7 +209,8 @@ def _known_token_match() -> frozenset[str]:
     """SHA-256 of every token_match pattern of spaCy's French tokenizer (file in the package)."""
     from importlib.resources import files
 
-    text = files("tonecheck").joinpath("known", "fr_core_news_sm-3.8.0.token_match.json").read_text(encoding="utf-8")
+    known = files("tonecheck").joinpath("known").joinpath("fr_core_news_sm-3.8.0.token_match.json")
+    text = known.read_text(encoding="utf-8")
     return frozenset(json.loads(text)["sha256"])
 
 

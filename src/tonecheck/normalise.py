@@ -16,6 +16,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 __all__ = [
     "RULE_NAMES",
@@ -155,8 +156,9 @@ _CODE_PARTS = re.compile(r"[A-Z]+|\d+")
 
 def _split_hashtag(m: re.Match[str]) -> list[_Segment]:
     body = m.group(1)
-    parts = list(_HASHTAG_PARTS.finditer(body)) or [_WHOLE.match(body)]
-    return [(" ", m.start(), m.start() + 1), *_lowered(parts, m.start(1)), (" ", m.end() - 1, m.end())]  # type: ignore[list-item]
+    # _WHOLE matches any non-empty body, and a hashtag's body is never empty
+    parts = list(_HASHTAG_PARTS.finditer(body)) or [cast("re.Match[str]", _WHOLE.match(body))]
+    return [(" ", m.start(), m.start() + 1), *_lowered(parts, m.start(1)), (" ", m.end() - 1, m.end())]
 
 
 def _is_code(code: str) -> bool:

@@ -33,7 +33,10 @@ from tonecheck.results import (
 )
 
 if TYPE_CHECKING:
+    from multiprocessing.context import BaseContext
+
     from tonecheck.engine import Engine
+    from tonecheck.reading import Token
 
 __all__ = ["MAX_TEXT_LENGTH", "Model", "load_model", "resolve_model", "check_text", "score_texts",
            "score_rows", "assessment_of", "worker_pool", "score_in_worker", "in_order", "checked_batches",
@@ -182,7 +185,7 @@ def worker_pool(loaded: Model, n_process: int) -> Iterator[Any]:
         # exist now are frozen out of the garbage collector's reach while the pool lives, so
         # the workers' collections do not touch (and copy) every page of them.
         _worker_model = loaded
-        context = multiprocessing.get_context("fork")
+        context: BaseContext = multiprocessing.get_context("fork")
         gc.freeze()
     else:  # the model is pickled to each worker
         context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
@@ -237,7 +240,7 @@ Row = tuple[int, tuple[float, ...], float, tuple[str, ...], tuple[tuple[str, int
 _LABELS = LABEL_ORDER
 
 
-def _evidence(text: str, words: list, token_w: Any) -> tuple[tuple[str, int, int, float], ...]:
+def _evidence(text: str, words: list[Token], token_w: Any) -> tuple[tuple[str, int, int, float], ...]:
     """The strongest positive tokens, merged by span, keeping those within 20 % of the top."""
     positive = (token_w > 0).nonzero()[0]
     if not positive.size:

@@ -25,17 +25,20 @@ def softmax(z: np.ndarray) -> np.ndarray:
     """Row-wise softmax of logits (posts × labels), stable for large values."""
     z = z - z.max(axis=1, keepdims=True)
     e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
+    proba: np.ndarray = e / e.sum(axis=1, keepdims=True)
+    return proba
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-z))
+    out: np.ndarray = 1.0 / (1.0 + np.exp(-z))
+    return out
 
 
 def centred(coef: np.ndarray) -> np.ndarray:
     """Per-label weights centred on their mean over labels: how much a feature favours one
     label over the others (what evidence reports)."""
-    return coef - coef.mean(axis=0, keepdims=True)
+    out: np.ndarray = coef - coef.mean(axis=0, keepdims=True)
+    return out
 
 
 @dataclass(frozen=True, eq=False)
@@ -121,7 +124,7 @@ class LinearScorer:
             span = f.occ_span  # an occurrence of no token (span 0) is repeated 0 times: dropped
             share = (contribution / f.counts)[f.occ_entry] / np.maximum(span, 1)
             offsets = np.arange(int(span.sum())) - np.repeat(np.cumsum(span) - span, span)
-            out = np.bincount(np.repeat(f.occ_first, span) + offsets, weights=np.repeat(share, span), minlength=total)
+            out = np.bincount(np.repeat(f.occ_first, span) + offsets, weights=np.repeat(share, span), minlength=total)  # type: ignore[assignment]  # float64 with weights
         if f.n == 1:
             return [out]
         return np.split(out, np.cumsum(f.n_tokens)[:-1]) if f.n else []

@@ -166,7 +166,7 @@ class FeatureSpace:
             u_doc, u_col = None, keys
             block = (u_col >= self.n_word).astype(np.int64)
         else:
-            doc = np.concatenate(docs)[found]  # type: ignore[arg-type]  # (no None in a batch of many)
+            doc: np.ndarray = np.concatenate(docs)[found]  # type: ignore[arg-type]  # (no None in a batch of many)
             keys, occ_entry, counts = np.unique(doc * self.n_features + col, return_inverse=True, return_counts=True)
             u_doc, u_col = np.divmod(keys, self.n_features)
             block = 2 * u_doc + (u_col >= self.n_word)

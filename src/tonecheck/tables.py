@@ -39,7 +39,7 @@ import unicodedata
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, BinaryIO
+from typing import IO, Any, BinaryIO, Literal, TextIO, cast
 
 from tonecheck.errors import ToneCheckError
 
@@ -234,7 +234,7 @@ def open_table(
             binary.seek(0)
         else:  # standard input, a pipe, a device: read once, so the bytes sniffed are kept
             prefix = _read_prefix(binary)
-            binary = io.BufferedReader(_Prefixed(prefix, binary, close=not stdin))  # type: ignore[assignment]
+            binary = io.BufferedReader(_Prefixed(prefix, binary, close=not stdin))
         if fmt is None:
             fmt = _sniff_format(prefix)
         if fmt == "xlsx":
@@ -263,7 +263,7 @@ def open_table(
 def _open_binary(src: str | os.PathLike[str], name: str) -> tuple[BinaryIO, Path | None]:
     """The input's bytes, and its path when it is a regular file (which can be read twice)."""
     if str(src) == "-":
-        return getattr(sys.stdin, "buffer", sys.stdin), None  # type: ignore[return-value]
+        return cast(BinaryIO, getattr(sys.stdin, "buffer", sys.stdin)), None
     p = Path(src)
     if p.is_dir():
         raise InputError(f"{name} is a folder, not a file")
@@ -334,7 +334,7 @@ def _sniff_format(prefix: bytes) -> str:
 
 def _open_text(
     binary: BinaryIO, prefix: bytes, name: str, encoding: str | None, *, seekable: bool, note: Callable[[str], None]
-) -> tuple[IO[str], str]:
+) -> tuple[TextIO, str]:
     """A text stream over ``binary`` and the encoding chosen (see the module doc)."""
     if encoding is None:
         encoding = next((enc for bom, enc in _BOMS if prefix.startswith(bom)), None)
@@ -366,7 +366,7 @@ def _open_text(
             encoding = "cp1252"
             note(f"{name} is not UTF-8 ({where}); read as cp1252 (Windows Western European). "
                  "Pass --encoding to choose another.")
-    return io.TextIOWrapper(binary, encoding=encoding, newline=""), encoding  # type: ignore[arg-type]
+    return io.TextIOWrapper(binary, encoding=encoding, newline=""), encoding
 
 
 def _first_undecodable(f: BinaryIO, encoding: str) -> int | None:
@@ -451,7 +451,7 @@ class _Lines:
         return line
 
 
-def _open_csv(f: IO[str], name: str, delimiter: str) -> Table:
+def _open_csv(f: TextIO, name: str, delimiter: str) -> Table:
     if csv.field_size_limit() < FIELD_SIZE_LIMIT:
         csv.field_size_limit(FIELD_SIZE_LIMIT)
     lines = _Lines(f)
@@ -487,7 +487,7 @@ def _open_csv(f: IO[str], name: str, delimiter: str) -> Table:
     return Table(name, "csv", header, records(), delimiter=delimiter)
 
 
-def _csv_header(reader: Iterator[list[str]], f: IO[str], name: str) -> list[str]:
+def _csv_header(reader: Iterator[list[str]], f: TextIO, name: str) -> list[str]:
     """The CSV's first record, checked to be a header: not empty, no column name twice."""
     try:
         header = next(reader)
@@ -528,7 +528,7 @@ def _csv_error(e: csv.Error, line: int, last: int, lines: _Lines, name: str) -> 
     return Record(line, {}, f"malformed CSV: {what}; the row could not be read: {preview!r}")
 
 
-def _open_jsonl(f: IO[str], name: str, note: Callable[[str], None]) -> Table:
+def _open_jsonl(f: TextIO, name: str, note: Callable[[str], None]) -> Table:
     said_nan = False
 
     def records() -> Iterator[Record]:
@@ -787,7 +787,7 @@ class _OutputFailure:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, kind: Any, e: Any, tb: Any) -> bool:
+    def __exit__(self, kind: Any, e: Any, tb: Any) -> Literal[False]:
         if isinstance(e, OSError) and not isinstance(e, (BrokenPipeError, OutputError)):
             raise OutputError(f"cannot write {self.name}: {_reason(e)}") from e
         return False
@@ -862,7 +862,7 @@ def _cell(value: Any) -> str:
 class _TextWriter(TableWriter):
     def __init__(self, target: _Target, bom: bool) -> None:
         super().__init__(target)
-        self.out: IO[str]
+        self.out: TextIO
         if target.file is None:
             self.out = sys.stdout
         else:
@@ -880,7 +880,7 @@ class _TextWriter(TableWriter):
             out.flush()
         elif self.target.borrowed:
             out.flush()
-            out.detach()  # standard output stays open for what follows
+            cast(io.TextIOWrapper, out).detach()  # standard output stays open for what follows
             self.target.release()
         else:
             out.close()  # closes the target's file too

@@ -56,7 +56,7 @@ def _umask() -> int:
 
 
 def _asset(name: str) -> str:
-    return resources.files("tonecheck.pages").joinpath("static", name).read_text(encoding="utf-8")
+    return resources.files("tonecheck.pages").joinpath("static").joinpath(name).read_text(encoding="utf-8")
 
 
 def rows_from_assessments(
@@ -129,7 +129,7 @@ def _num(n: int) -> str:
     return f"{n:,}".replace(",", "\u202f")
 
 
-def _label_chart(counts: Counter, total: int) -> str:
+def _label_chart(counts: Counter[str | None], total: int) -> str:
     e = html.escape
     items = [(lab, counts.get(lab, 0), _COLOURS[lab]) for lab in _GUIDE_ORDER]
     if counts.get(None):
@@ -160,7 +160,7 @@ def _label_chart(counts: Counter, total: int) -> str:
 def _confidence_chart(rows: Sequence[ScoredRow], review_threshold: float | None) -> str:
     """Histogram of the top probability (0.2 to 1.0, bins of 0.1), stacked by label."""
     e = html.escape
-    bins = [Counter() for _ in range(8)]
+    bins: list[Counter[str]] = [Counter() for _ in range(8)]
     for r in rows:
         if r.scores is None or r.label is None:
             continue
@@ -173,7 +173,7 @@ def _confidence_chart(rows: Sequence[ScoredRow], review_threshold: float | None)
     parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="Distribution de la confiance">']
     for k, b in enumerate(bins):
         x = left + k * bw
-        y = height - bottom
+        y: float = height - bottom
         total = sum(b.values())
         for lab in _GUIDE_ORDER:
             n = b.get(lab, 0)
@@ -213,7 +213,7 @@ def _summary(rows: Sequence[ScoredRow], metadata: Mapping[str, Any] | None) -> s
     labels = Counter(r.label for r in rows)
     review = sum(1 for r in rows if r.needs_review and r.label is not None)
     errors = labels.get(None, 0)
-    reasons: Counter = Counter()
+    reasons: Counter[str] = Counter()
     for r in rows:
         if r.label is None:
             reasons["error"] += 1

@@ -240,7 +240,7 @@ def _limited(receive: Any, limit: int, path: str) -> Any:
 
     async def limited_receive() -> dict[str, Any]:
         nonlocal received
-        message = await receive()
+        message: dict[str, Any] = await receive()
         if message["type"] == "http.request":
             received += len(message.get("body", b""))
             if received > limit:
@@ -262,7 +262,7 @@ async def _problem(send: Any, status: int, detail: str) -> None:
 
 
 def _asset(name: str) -> str:
-    return resources.files("tonecheck.pages").joinpath("static", name).read_text(encoding="utf-8")
+    return resources.files("tonecheck.pages").joinpath("static").joinpath(name).read_text(encoding="utf-8")
 
 
 def _page() -> str:
@@ -362,7 +362,7 @@ def create_app(model: Model | None = None, *, allowed_hosts: set[str] | None = N
 
     @app.get("/v1/model", response_model=ModelInfo, summary="The model served: versions, labels, thresholds")
     def model_info() -> dict[str, Any]:
-        trained = meta.get("trained_on") if isinstance(meta.get("trained_on"), dict) else {}
+        trained: dict[str, Any] = meta["trained_on"] if isinstance(meta.get("trained_on"), dict) else {}
         return {
             "tonecheck": __version__,
             "versions": {str(k): str(v) for k, v in (meta.get("versions") or {}).items()},

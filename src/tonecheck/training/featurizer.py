@@ -76,7 +76,7 @@ def given_terms(doc: Any) -> Any:
     return doc
 
 
-class TextFeaturizer(TransformerMixin, BaseEstimator):
+class TextFeaturizer(TransformerMixin, BaseEstimator):  # type: ignore[misc]  # scikit-learn has no types
     """Texts to a sparse matrix: TF-IDF word n-grams, character n-grams and cue features.
 
     Parameters

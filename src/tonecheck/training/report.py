@@ -118,7 +118,7 @@ def _evaluate_candidate(cand: Candidate, posts: Sequence[Post], lemma_table: dic
     texts = [p.text for p in posts[:3000]]
     model.featurizer.transform(["Bonjour à tous"])  # builds the compact tokenizer once
     reader = model.featurizer.reader()
-    (tokenize_plain if cfg.tokenizer == "plain" else reader).cache_clear()  # type: ignore[union-attr]
+    (tokenize_plain if cfg.tokenizer == "plain" else reader).cache_clear()
     model.featurizer.space().clear_cache()
     t1 = time.perf_counter()
     model.predict_proba(model.featurizer.transform(texts))
@@ -138,7 +138,10 @@ def _selection_score(row: dict[str, Any]) -> float:
 
     Only defined with real posts: without them (NaN) no candidate is recommended, since
     authored posts flatter every model (and a NaN once made max() pick the worst)."""
-    return 0.4 * row["real_cv_f1"] + 0.4 * row.get("loco_mean", row["authored_cv_f1"]) + 0.2 * row["tone_deaf_recall"]
+    score: float = (
+        0.4 * row["real_cv_f1"] + 0.4 * row.get("loco_mean", row["authored_cv_f1"]) + 0.2 * row["tone_deaf_recall"]
+    )
+    return score
 
 
 def _recommendable(rows: list[dict[str, Any]]) -> bool:
@@ -161,7 +164,7 @@ def _plots(out: Path, confusion: np.ndarray, conf: np.ndarray, correct: np.ndarr
     ax.set_ylabel("true")
     for i in range(len(LABELS)):
         for j in range(len(LABELS)):
-            ax.text(j, i, int(confusion[i, j]), ha="center", va="center",
+            ax.text(j, i, str(int(confusion[i, j])), ha="center", va="center",
                     color="white" if confusion[i, j] > confusion.max() / 2 else "black")
     ax.set_title(f"Confusion matrix, {title}")
     fig.tight_layout()
@@ -279,8 +282,11 @@ def _explain_errors(errors: list[tuple[Post, str, float]], loaded: Any) -> list[
     return lines
 
 
-def _render(rows, best, loaded, shipped_match, rep_auth, rep_real, rep_test, y_test, real_test, review, scope,
-            error_lines, plots, n_train, n_test, seconds, test_texts=()) -> list[str]:
+def _render(rows: list[dict[str, Any]], best: dict[str, Any], loaded: Any, shipped_match: bool,
+            rep_auth: dict[str, Any], rep_real: dict[str, Any] | None, rep_test: dict[str, Any],
+            y_test: np.ndarray, real_test: np.ndarray, review: np.ndarray, scope: np.ndarray,
+            error_lines: list[str], plots: list[str], n_train: int, n_test: int, seconds: float,
+            test_texts: Sequence[str] = ()) -> list[str]:
     meta = loaded.metadata
     L = ["# tonecheck evaluation report", "",
          f"Regenerate with `make evaluate` (or `tonecheck evaluate`). This run: {seconds / 60:.1f} min, "

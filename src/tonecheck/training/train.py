@@ -10,7 +10,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -168,7 +168,7 @@ def cross_val_predictions(
     return proba, scope, np.array(seconds)
 
 
-def classification_report(y_true: Sequence[str], proba: np.ndarray) -> dict[str, Any]:
+def classification_report(y_true: Sequence[str] | np.ndarray, proba: np.ndarray) -> dict[str, Any]:
     """Macro-F1, per-label precision/recall/F1/support and the confusion matrix (four labels)."""
     from sklearn.metrics import (
         confusion_matrix,
@@ -195,7 +195,7 @@ def classification_report(y_true: Sequence[str], proba: np.ndarray) -> dict[str,
     }
 
 
-def expected_calibration_error(y: Sequence[str], proba: np.ndarray, bins: int = 10) -> float:
+def expected_calibration_error(y: Sequence[str] | np.ndarray, proba: np.ndarray, bins: int = 10) -> float:
     """ECE of the top-label confidence over ``bins`` equal-width bins."""
     y = np.asarray(y)
     if len(y) == 0:
@@ -212,7 +212,7 @@ def expected_calibration_error(y: Sequence[str], proba: np.ndarray, bins: int = 
 
 
 def choose_thresholds(
-    y_true: Sequence[str], proba: np.ndarray, scope: np.ndarray, real: np.ndarray | None = None
+    y_true: Sequence[str] | np.ndarray, proba: np.ndarray, scope: np.ndarray, real: np.ndarray | None = None
 ) -> tuple[float, float]:
     """Review thresholds from out-of-fold predictions.
 
@@ -262,7 +262,7 @@ def load_training_posts(
             say(f"warning: real posts skipped: {' and '.join(missing)} not found (the real posts' texts live in "
                 "../shared/data/real beside the project; pass --real-texts FOLDER)")
         else:
-            posts.extend(read_real_posts(real_labels, real_texts))
+            posts.extend(read_real_posts(real_labels, cast(str, real_texts)))  # not None: checked above
     if not all_splits:
         posts = [p for p in posts if p.split != "test"]
     return posts
