@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -30,6 +30,9 @@ from tonecheck.training.train import (
     fit_model,
     load_training_posts,
 )
+
+if TYPE_CHECKING:
+    from tonecheck.runtime import Model
 
 __all__ = ["CANDIDATES", "write_report"]
 
@@ -269,7 +272,7 @@ def write_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _explain_errors(errors: list[tuple[Post, str, float]], loaded: Any) -> list[str]:
+def _explain_errors(errors: list[tuple[Post, str, float]], loaded: Model) -> list[str]:
     from tonecheck.runtime import score_texts
 
     lines = []
@@ -282,7 +285,7 @@ def _explain_errors(errors: list[tuple[Post, str, float]], loaded: Any) -> list[
     return lines
 
 
-def _render(rows: list[dict[str, Any]], best: dict[str, Any], loaded: Any, shipped_match: bool,
+def _render(rows: list[dict[str, Any]], best: dict[str, Any], loaded: Model, shipped_match: bool,
             rep_auth: dict[str, Any], rep_real: dict[str, Any] | None, rep_test: dict[str, Any],
             y_test: np.ndarray, real_test: np.ndarray, review: np.ndarray, scope: np.ndarray,
             error_lines: list[str], plots: list[str], n_train: int, n_test: int, seconds: float,
@@ -347,8 +350,8 @@ def _render(rows: list[dict[str, Any]], best: dict[str, Any], loaded: Any, shipp
         L += [f"**Review signal on real test tweets**: `needs_review` on {review[none].mean():.1%} "
               f"of {int(none.sum())} "
               f"`none` tweets and on {review[ins].mean():.1%} of {int(ins.sum())} in-scope tweets "
-              f"(out-of-scope flag alone: {(scope[none] < loaded.model.scope_threshold).mean():.1%} / "
-              f"{(scope[ins] < loaded.model.scope_threshold).mean():.1%}).", ""]
+              f"(out-of-scope flag alone: {(scope[none] < loaded.engine.scope_threshold).mean():.1%} / "
+              f"{(scope[ins] < loaded.engine.scope_threshold).mean():.1%}).", ""]
     block("All test posts", rep_test)
     L += ["## 3. Calibration", "",
           f"Expected calibration error (10 bins, top label) of the shipped model on held-out test posts: "
