@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -145,3 +146,17 @@ def test_train_and_save_does_not_overwrite_without_force(labelled_csv, tmp_path)
     with pytest.raises(ModelFileError, match=r"tonecheck\.json exists; pass --force to overwrite it"):
         train_and_save(data=[str(labelled_csv)], real_labels=None, real_texts=None, output=str(tmp_path / "m"),
                        folds=0, config=QUICK, say=lambda _: None)
+
+
+def test_a_calibrated_svm_gives_probabilities_and_mean_member_weights(tiny_posts):
+    from tonecheck.training.train import fit_model
+
+    model = fit_model(tiny_posts, replace(QUICK, classifier="svm", calibration="sigmoid"), with_scope=False)
+    X = model.featurizer.transform([p.text for p in tiny_posts[:20]])
+    proba = model.predict_proba(X)
+    assert proba.shape == (20, len(LABELS)) and np.allclose(proba.sum(axis=1), 1.0)
+    assert np.array_equal(model.scope_proba(X), np.ones(20))  # no scope detector fitted
+    weights = model.linear_weights()
+    assert weights.shape == (len(LABELS), X.shape[1])
+    assert np.allclose(weights.sum(axis=0), 0.0)  # centred over the labels
+    assert model.linear_weights() is weights  # computed once
