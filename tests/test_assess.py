@@ -283,3 +283,14 @@ def test_assess_frame_adds_the_score_columns_and_keeps_bad_rows(tiny_model):
         assess_frame(scored, "caption", model=tiny_model)
     with pytest.raises(KeyError, match="no column 'text'"):
         assess_frame(frame, model=tiny_model)
+
+
+@pytest.mark.parametrize("sized", [True, False], ids=["list", "generator"])
+def test_progress_bar_counts_every_post_and_changes_no_result(tiny_model, capsys, sized):
+    texts = ["Merci aux soignants ❤️", "Nouveau drop ce soir 🔥 lien en bio", "Restez chez vous"] * 4
+    quiet = list(assess_many(texts, model=tiny_model, batch_size=5))
+    given = texts if sized else (t for t in texts)
+    shown = list(assess_many(given, model=tiny_model, batch_size=5, progress=True))
+    assert shown == quiet
+    bar = capsys.readouterr().err
+    assert "12/12" in bar if sized else "12 posts" in bar
