@@ -343,3 +343,79 @@ def test_xlsx_out_never_writes_formulas_or_illegal_characters(tmp_path):
     assert ws["A2"].value == '=HYPERLINK("http://x")' and ws["A2"].data_type == "s"
     assert (ws["B2"].value, ws["C2"].value, ws["D2"].value) == (0.5, True, '["unsure"]')
     assert ws["A3"].value == "bip\ufffd \ufffd[31m"
+
+
+# --- edge cases of reading and writing ----------------------------------------------
+
+
+def test_an_old_xls_name_or_an_unknown_format_is_refused(tmp_path):
+    from tonecheck.tables import format_of_path
+
+    assert format_of_path(None) is None and format_of_path("-") is None and format_of_path("a.TSV") == "csv"
+    with pytest.raises(InputError, match=r"a\.xls: old Excel \.xls workbooks are not read"):
+        format_of_path("a.xls")
+    with pytest.raises(InputError, match=r"format must be one of .*, not 'xml'"):
+        open_table(tmp_path / "a.csv", fmt="xml")
+    with pytest.raises(InputError, match="is a folder, not a file"):
+        open_table(tmp_path)
+
+
+def test_delimiter_tab_may_be_spelled_out(tmp_path):
+    p = tmp_path / "t.txt"
+    p.write_text("id\ttext\n1\tMerci, vraiment\n", encoding="utf-8")
+    table, records, _ = _read(p, delimiter="tab")
+    assert table.header == ["id", "text"] and records[0].values["text"] == "Merci, vraiment"
+
+
+def _workbook_of(path, rows):
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    for row in rows:
+        book.active.append(row)
+    book.save(path)
+    return path
+
+
+@pytest.mark.parametrize("rows, message", [
+    ([[None, None], ["1", "Merci"]], "sheet 'Sheet' has no header row"),
+    ([["text", "text"], ["a", "b"]], r"duplicate column names in the header of sheet 'Sheet': \['text'\]"),
+])
+def test_a_sheet_without_a_usable_header_is_refused(tmp_path, rows, message):
+    with pytest.raises(InputError, match=message):
+        open_table(_workbook_of(tmp_path / "b.xlsx", rows))
+
+
+def test_writing_where_a_folder_or_a_file_is_in_the_way(tmp_path):
+    with pytest.raises(OutputError, match="is a folder; give a file name for the output"):
+        open_writer(tmp_path, "csv", ["a"])
+    (tmp_path / "f").write_text("x", encoding="utf-8")
+    with pytest.raises(OutputError, match=r"cannot write .*: .*f is a file, not a folder"):
+        open_writer(tmp_path / "f" / "sub" / "o.csv", "csv", ["a"])
+
+
+def test_writing_to_a_device_writes_in_place(tmp_path):
+    with open_writer(os.devnull, "jsonl") as w:
+        w.write({"text": "Merci"})
+        w.commit()
+    assert os.path.exists(os.devnull) and not os.path.isfile(os.devnull)  # not replaced by a file
+
+
+def test_a_workbook_on_standard_output_is_spooled_then_copied(capsysbinary):
+    with open_writer("-", "xlsx", ["text"]) as w:
+        w.write({"text": "Merci"})
+        w.commit()
+    out = capsysbinary.readouterr().out
+    assert out.startswith(b"PK")  # a zip: the whole workbook
+    import io
+
+    import openpyxl
+
+    assert openpyxl.load_workbook(io.BytesIO(out)).active["A2"].value == "Merci"
+
+
+def test_csv_on_standard_output(capfd):
+    with open_writer("-", "csv", ["text", "n"]) as w:
+        w.write({"text": "Merci, vraiment", "n": 2})
+        w.commit()
+    assert capfd.readouterr().out.splitlines() == ["text,n", '"Merci, vraiment",2']
