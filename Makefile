@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test evaluate bench train clean browser screenshots bench-pages
+.PHONY: demo test check evaluate bench train clean browser screenshots bench-pages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,12 @@ demo: $(VENV)/.installed
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# What CI runs (.ci/run): lint, types, then the tests with the coverage floor of pyproject.toml.
+check: $(STAMP)
+	$(BIN)/ruff check src tests scripts benchmarks
+	$(BIN)/mypy src/tonecheck
+	$(BIN)/python -m pytest -q --cov --cov-report=term-missing:skip-covered
 
 # Debian's Chromium and its driver (and a colour emoji font) for the pages' browser tests;
 # without them those tests skip. Needs root: .ci/run calls it.

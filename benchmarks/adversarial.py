@@ -63,7 +63,8 @@ def worst_time(text: str, rounds: int = 3) -> float:
 
 def main() -> int:
     tonecheck.assess("Un premier appel charge le modèle.")
-    print(f"{'family':44} {'5k chars':>10} {'50k chars':>10} {'ratio':>7}   limits: 50k ≤ {LIMIT_SECONDS} s, ratio ≤ {LIMIT_RATIO:g}")
+    print(f"{'family':44} {'5k chars':>10} {'50k chars':>10} {'ratio':>7}   "
+          f"limits: 50k ≤ {LIMIT_SECONDS} s, ratio ≤ {LIMIT_RATIO:g}")
     failed = 0
     worst = 0.0
     for name, make in FAMILIES.items():

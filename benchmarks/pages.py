@@ -130,18 +130,21 @@ def bench_api(requests: int, concurrency: int) -> list[tuple[str, str]]:
         direct.append((time.perf_counter() - t0) * 1000)
     return [
         (f"POST /v1/assess, {len(ms):,} requests, {concurrency} concurrent (errors: {errors})",
-         f"p50 {percentile(ms, 0.5):.1f} ms · p90 {percentile(ms, 0.9):.1f} ms · p99 {percentile(ms, 0.99):.1f} ms · max {max(ms):.1f} ms"),
+         f"p50 {percentile(ms, 0.5):.1f} ms · p90 {percentile(ms, 0.9):.1f} ms · "
+         f"p99 {percentile(ms, 0.99):.1f} ms · max {max(ms):.1f} ms"),
         ("  request rate", f"{len(ms) / wall:,.0f} requests/s"),
         (f"POST /v1/assess, {len(alone):,} requests one at a time (errors: {alone_errors})",
          f"p50 {percentile(alone, 0.5) * 1000:.1f} ms · p99 {percentile(alone, 0.99) * 1000:.1f} ms"),
-        (f"  for scale: assess() in one process, {len(direct)} calls", f"p50 {percentile(direct, 0.5):.2f} ms · p99 {percentile(direct, 0.99):.2f} ms"),
+        (f"  for scale: assess() in one process, {len(direct)} calls",
+         f"p50 {percentile(direct, 0.5):.2f} ms · p99 {percentile(direct, 0.99):.2f} ms"),
     ]
 
 
 def open_in_chromium(path: Path, rounds: int = 3) -> tuple[float, float, float] | None:
     """Median seconds to open ``path`` until its first page is drawn, the page script's own time
     (ms after navigation start), and seconds to apply a label filter; None without Chromium."""
-    chromium, driver_path = shutil.which("chromium") or "/usr/bin/chromium", shutil.which("chromedriver") or "/usr/bin/chromedriver"
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    driver_path = shutil.which("chromedriver") or "/usr/bin/chromedriver"
     if not (os.access(chromium, os.X_OK) and os.access(driver_path, os.X_OK)):
         return None
     try:
@@ -163,7 +166,9 @@ def open_in_chromium(path: Path, rounds: int = 3) -> tuple[float, float, float] 
         try:
             t0 = time.perf_counter()
             driver.get(path.as_uri())
-            WebDriverWait(driver, 60).until(lambda d: d.execute_script("return document.documentElement.dataset.ready") == "1")
+            WebDriverWait(driver, 60).until(
+                lambda d: d.execute_script("return document.documentElement.dataset.ready") == "1"
+            )
             opened.append(time.perf_counter() - t0)
             ready.append(driver.execute_script("return window.tonecheckReady"))
             t0 = time.perf_counter()
@@ -184,12 +189,14 @@ def bench_report(rows: int) -> list[tuple[str, str]]:
             w = csv.writer(f)
             w.writerow(["id", "date", "channel", "text"])
             for k, text in enumerate(captions(rows)):
-                w.writerow([f"d{k:05d}", f"2020-03-{1 + k % 28:02d}", ("instagram", "x", "facebook", "linkedin")[k % 4], text])
+                channel = ("instagram", "x", "facebook", "linkedin")[k % 4]
+                w.writerow([f"d{k:05d}", f"2020-03-{1 + k % 28:02d}", channel, text])
         t0 = time.perf_counter()
         subprocess.run([str(BIN / "tonecheck"), "score", str(src), "-o", str(scored), "--no-progress"], check=True)
         out.append((f"tonecheck score, {rows:,} rows (for scale)", f"{time.perf_counter() - t0:.1f} s"))
         t0 = time.perf_counter()
-        subprocess.run([str(BIN / "tonecheck"), "report", str(scored), "-o", str(report)], check=True, stderr=subprocess.DEVNULL)
+        subprocess.run([str(BIN / "tonecheck"), "report", str(scored), "-o", str(report)], check=True,
+                       stderr=subprocess.DEVNULL)
         whole = time.perf_counter() - t0
 
         from tonecheck.pages.review import write_report_from_scored
@@ -197,7 +204,8 @@ def bench_report(rows: int) -> list[tuple[str, str]]:
         inner = statistics.median(write_report_from_scored(scored, Path(tmp, "again.html")).seconds for _ in range(3))
         out.append((f"tonecheck report, {rows:,} rows: read the scored CSV and write the HTML",
                     f"{inner:.2f} s (median of 3); {whole:.1f} s for the whole command"))
-        out.append(("  report file size", f"{report.stat().st_size / 1e6:.1f} MB (scored CSV: {scored.stat().st_size / 1e6:.1f} MB)"))
+        out.append(("  report file size",
+                    f"{report.stat().st_size / 1e6:.1f} MB (scored CSV: {scored.stat().st_size / 1e6:.1f} MB)"))
         opened = open_in_chromium(report)
         if opened is None:
             out.append(("  open in headless Chromium", "skipped: chromium or chromedriver or selenium missing"))

@@ -49,7 +49,7 @@ def build_authored():
             previous = {(r["id"], r["text"]): r["split"] for r in csv.DictReader(f)}
     known = np.array([(r["id"], r["text"]) in previous for r in rows])
     mask = np.zeros(len(rows), dtype=bool)
-    mask[known] = [previous[(r["id"], r["text"])] == "test" for r, k in zip(rows, known) if k]
+    mask[known] = [previous[(r["id"], r["text"])] == "test" for r, k in zip(rows, known, strict=True) if k]
     new = np.flatnonzero(~known)
     if new.size:
         strata = [f"{rows[i]['label']}|{rows[i]['crisis']}" for i in new]
@@ -58,7 +58,7 @@ def build_authored():
     with open(DATA / "authored.csv", "w", encoding="utf-8", newline="") as f:
         w = csv.DictWriter(f, fieldnames=FIELDS, extrasaction="ignore")
         w.writeheader()
-        for r, is_test in zip(rows, mask):
+        for r, is_test in zip(rows, mask, strict=True):
             r["split"] = "test" if is_test else "train"
             w.writerow(r)
     print(f"data/authored.csv: {len(rows)} posts, {int(mask.sum())} in test")

@@ -26,11 +26,17 @@ SHARED = ROOT.parent / "shared" / "data" / "real"
 RANK = {"low": 0, "medium": 1, "high": 2}
 
 POOLS = {
-    "confinement_2020": (["confinement_2020.pass1.csv"], ["confinement_2020.pass2.1.csv", "confinement_2020.pass2.2.csv"]),
-    "deft_climat": (["deft_climat.passA.1.csv", "deft_climat.passA.2.csv"], ["deft_climat.passB.1.csv", "deft_climat.passB.2.csv"]),
+    "confinement_2020": (["confinement_2020.pass1.csv"],
+                         ["confinement_2020.pass2.1.csv", "confinement_2020.pass2.2.csv"]),
+    "deft_climat": (["deft_climat.passA.1.csv", "deft_climat.passA.2.csv"],
+                    ["deft_climat.passB.1.csv", "deft_climat.passB.2.csv"]),
     "quoted_press": (["quoted_press.passA.csv"], ["quoted_press.passB.csv"]),
 }
-FILES = {"confinement_2020": "confinement_2020_fr.csv", "deft_climat": "deft_climat_fr.csv", "quoted_press": "quoted_press_fr.csv"}
+FILES = {
+    "confinement_2020": "confinement_2020_fr.csv",
+    "deft_climat": "deft_climat_fr.csv",
+    "quoted_press": "quoted_press_fr.csv",
+}
 
 # The quoted pool names about 85 events in free text; these are the crisis types of the corpus.
 CRISIS_WORDS = [
@@ -77,7 +83,7 @@ def main() -> None:
         ids = list(a)
         assert set(ids) == set(b), pool
         la, lb = [a[i]["label"] for i in ids], [b[i]["label"] for i in ids]
-        agree = sum(x == y for x, y in zip(la, lb)) / len(ids)
+        agree = sum(x == y for x, y in zip(la, lb, strict=True)) / len(ids)
         print(f"{pool}: {len(ids)} posts, agreement {agree:.1%}, Cohen's kappa {cohen_kappa_score(la, lb):.3f}")
         with open(SHARED / FILES[pool], encoding="utf-8", newline="") as f:
             crisis = {r["id"]: crisis_of(r.get("crisis", "")) if pool == "quoted_press" else

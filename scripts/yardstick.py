@@ -65,7 +65,7 @@ def drop_links() -> None:
     """Links and @mentions become white space instead of a placeholder token."""
     from tonecheck import normalise as nz
 
-    def blank(m):  # noqa: ANN001, ANN202
+    def blank(m):
         return [(" ", m.start(), m.end())]
 
     nz._RULES[:] = [(n, p, blank if n in ("replace_urls", "replace_mentions") else r, c) for n, p, r, c in nz._RULES]
@@ -78,21 +78,21 @@ def without_rules(*names: str) -> None:
     nz._RULES[:] = [rule for rule in nz._RULES if rule[0] not in names]
 
 
-def load_posts():  # noqa: ANN201
+def load_posts():
     from tonecheck.corpus import read_posts, read_real_posts
 
     return read_posts(ROOT / "data" / "authored.csv") + read_real_posts(ROOT / "data" / "real_labels.csv", REAL_TEXTS)
 
 
-def plain_peer(posts):  # noqa: ANN001, ANN201
+def plain_peer(posts):
     """The 20-line scikit-learn pipeline a practitioner would try first, leave-one-source-out."""
     import numpy as np
     from scipy.sparse import hstack
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
+    from tonecheck.yardstick import SourceResult, real_source
 
     from tonecheck.labels import OUT_OF_SCOPE
-    from tonecheck.yardstick import SourceResult, real_source
 
     results = []
     for source in sorted({s for s in map(real_source, posts) if s}):
@@ -151,7 +151,7 @@ def run(name: str) -> tuple[str, dict, float]:
     return name, summary, time.perf_counter() - t0
 
 
-def paired_lines(reference: str, summaries: dict, paired_difference) -> list[str]:  # noqa: ANN001
+def paired_lines(reference: str, summaries: dict, paired_difference) -> list[str]:
     """Each candidate against the first one on the same posts (a paired bootstrap)."""
     import numpy as np
 

@@ -58,7 +58,7 @@ def test_assess_many_keeps_order_and_matches_assess(tiny_model, tiny_posts):
     texts = [p.text for p in tiny_posts[:40]]
     many = list(assess_many(texts, model=tiny_model, batch_size=7))
     assert len(many) == len(texts)
-    for text, r in zip(texts, many):
+    for text, r in zip(texts, many, strict=True):
         assert r == assess(text, model=tiny_model)
 
 
@@ -106,7 +106,7 @@ def test_bad_item_in_assess_many_names_its_index(tiny_model):
         "@a @b @c",
         "!!!!???....",
         "Привет всем, оставайтесь дома",
-        "大家好，请待在家里",
+        "大家好，请待在家里",  # noqa: RUF001 - a fullwidth comma is part of this Chinese text
         "مرحبا بالجميع",
         "e\u0301" * 50,
     ],
@@ -265,7 +265,7 @@ def test_review_policy_refuses_bad_values(kwargs, message):
 
 
 def test_review_must_be_a_policy(tiny_model):
-    with pytest.raises(TypeError, match="review must be a tonecheck.ReviewPolicy, not dict"):
+    with pytest.raises(TypeError, match=r"review must be a tonecheck\.ReviewPolicy, not dict"):
         assess("Merci", model=tiny_model, review={"min_margin": 0.1})
 
 
@@ -283,3 +283,14 @@ def test_assess_frame_adds_the_score_columns_and_keeps_bad_rows(tiny_model):
         assess_frame(scored, "caption", model=tiny_model)
     with pytest.raises(KeyError, match="no column 'text'"):
         assess_frame(frame, model=tiny_model)
+
+
+@pytest.mark.parametrize("sized", [True, False], ids=["list", "generator"])
+def test_progress_bar_counts_every_post_and_changes_no_result(tiny_model, capsys, sized):
+    texts = ["Merci aux soignants ❤️", "Nouveau drop ce soir 🔥 lien en bio", "Restez chez vous"] * 4
+    quiet = list(assess_many(texts, model=tiny_model, batch_size=5))
+    given = texts if sized else (t for t in texts)
+    shown = list(assess_many(given, model=tiny_model, batch_size=5, progress=True))
+    assert shown == quiet
+    bar = capsys.readouterr().err
+    assert "12/12" in bar if sized else "12 posts" in bar

@@ -33,7 +33,7 @@ def test_csv_and_jsonl_outputs_carry_the_same_fields(tmp_path, tiny_model):
     score_file(src, tmp_path / "o.jsonl", model=tiny_model)
     as_csv, as_json = _csv_rows(tmp_path / "o.csv"), _jsonl(tmp_path / "o.jsonl")
     assert [r["id"] for r in as_json] == ["1", "2", "3"]
-    for c, j in zip(as_csv, as_json):
+    for c, j in zip(as_csv, as_json, strict=True):
         assert list(j) == ["id", "text", *OUTPUT_COLUMNS]
         assert c["label"] == (j["label"] or "")
         assert c["needs_review"] == ("" if j["needs_review"] is None else str(j["needs_review"]).lower())

@@ -6,8 +6,8 @@ import subprocess
 import sys
 
 import pytest
-from conftest import AUTHORED, REAL_LABELS, REAL_TEXTS, ROOT
 
+from conftest import AUTHORED, REAL_LABELS, REAL_TEXTS, ROOT
 from tonecheck.labels import LABELS
 from tonecheck.training.corpus import DATA_LABELS, near_duplicate_rate
 
@@ -118,10 +118,15 @@ def test_real_label_ids_are_in_the_shared_pool(real, pool):
 
 def test_every_real_post_has_two_labelling_passes():
     folder = ROOT / "data" / "labelling"
-    first = sum(1 for f in folder.glob("*.pass1.csv") for _ in open(f)) + sum(
-        1 for f in folder.glob("*.passA*.csv") for _ in open(f))
-    second = sum(1 for f in folder.glob("*.pass2*.csv") for _ in open(f)) + sum(
-        1 for f in folder.glob("*.passB*.csv") for _ in open(f))
+    def lines(pattern: str) -> int:
+        total = 0
+        for path in folder.glob(pattern):
+            with open(path) as f:
+                total += sum(1 for _ in f)
+        return total
+
+    first = lines("*.pass1.csv") + lines("*.passA*.csv")
+    second = lines("*.pass2*.csv") + lines("*.passB*.csv")
     assert first - 4 == second - 5 == sum(POOLS.values())  # less one header line per file
 
 

@@ -19,7 +19,7 @@ def test_engine_round_trips_through_its_npz(tiny_model, tiny_posts):
     a, b = engine.run(texts), again.run(texts)
     assert np.array_equal(a.proba, b.proba)
     assert np.array_equal(a.in_scope, b.in_scope)
-    assert all(np.array_equal(x, y) for x, y in zip(a.token_weights, b.token_weights))
+    assert all(np.array_equal(x, y) for x, y in zip(a.token_weights, b.token_weights, strict=True))
     assert (again.review_threshold, again.scope_threshold) == (engine.review_threshold, engine.scope_threshold)
 
 
@@ -84,7 +84,7 @@ def test_a_format_1_engine_is_refused_with_how_to_retrain(tiny_model, tmp_path):
         arrays = {k: npz[k] for k in npz.files}
     arrays["params"] = np.frombuffer(json.dumps({"format": 1}).encode(), dtype=np.uint8)
     np.savez(tmp_path / "old.npz", **arrays)
-    with pytest.raises(ModelVersionError, match="engine format 1 is not 2.*tonecheck train"):
+    with pytest.raises(ModelVersionError, match=r"engine format 1 is not 2.*tonecheck train"):
         engine_from_bytes(tmp_path / "old.npz")
 
 
@@ -95,7 +95,7 @@ def test_mismatched_shapes_are_refused(tiny_model, tmp_path):
         arrays = {k: npz[k] for k in npz.files}
     arrays["scorer.coef"] = arrays["scorer.coef"][:, :-1]
     np.savez(tmp_path / "cut.npz", **arrays)
-    with pytest.raises(ValueError, match="scope_coef has .* weights for .* features|weights for .* features"):
+    with pytest.raises(ValueError, match=r"scope_coef has .* weights for .* features|weights for .* features"):
         engine_from_bytes(tmp_path / "cut.npz")
 
 

@@ -55,7 +55,7 @@ def test_replacing_the_shipped_model_with_less_data_is_refused(monkeypatch, tmp_
     from tonecheck.training.corpus import Post
 
     posts = [Post(f"Merci aux soignants numéro {i}", lab) for i, lab in enumerate(["supportive"] * 3)]
-    with pytest.raises(TrainingDataError, match="the shipped model was trained on .* posts, this run has 3"):
+    with pytest.raises(TrainingDataError, match=r"the shipped model was trained on .* posts, this run has 3"):
         training._refuse_less_data(posts, default_model_path().resolve())
 
 

@@ -47,7 +47,7 @@ def test_missing_file_is_a_clear_error(tmp_path):
 def test_missing_metadata_is_refused(tiny_model_dir, tmp_path):
     d = _copy(tiny_model_dir, tmp_path / "m")
     (d / "tonecheck.json").unlink()
-    with pytest.raises(ModelFileError, match="tonecheck.json does not exist"):
+    with pytest.raises(ModelFileError, match=r"tonecheck\.json does not exist"):
         load_model(d)
 
 
@@ -256,7 +256,7 @@ def test_a_model_with_non_finite_weights_is_refused(tiny_model_dir, tmp_path, va
         arrays["scorer.coef"] = arrays["scorer.coef"].copy()
         arrays["scorer.coef"][0, 0] = value
 
-    with pytest.raises(ModelFileError, match="scorer.coef holds NaN or infinite values"):
+    with pytest.raises(ModelFileError, match=r"scorer\.coef holds NaN or infinite values"):
         load_model(_tampered_copy(tiny_model_dir, tmp_path, poison))
 
 
@@ -271,7 +271,7 @@ def test_a_model_with_a_foreign_token_match_pattern_is_refused(tiny_model_dir, t
         cases["token_match"] = [*cases.get("token_match", []), "(a+)+$"]
         arrays["reading.special_cases"] = np.frombuffer(srsly.msgpack_dumps(cases), dtype=np.uint8)
 
-    with pytest.raises(ModelFileError, match="1 token_match pattern.* not spaCy's French patterns"):
+    with pytest.raises(ModelFileError, match=r"1 token_match pattern.* not spaCy's French patterns"):
         load_model(_tampered_copy(tiny_model_dir, tmp_path, catastrophic))
 
 
@@ -284,7 +284,7 @@ def test_a_model_with_other_tokenizer_rules_is_refused(tiny_model_dir, tmp_path)
         arrays["reading.tokenizer_rules"] = np.frombuffer(arrays["reading.tokenizer_rules"].tobytes() + b" ",
                                                           dtype=np.uint8)
 
-    with pytest.raises(ModelFileError, match="tokenizer rules .* are not those of a known spaCy model"):
+    with pytest.raises(ModelFileError, match=r"tokenizer rules .* are not those of a known spaCy model"):
         load_model(_tampered_copy(tiny_model_dir, tmp_path, other_rules))
 
 

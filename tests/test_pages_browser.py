@@ -243,7 +243,7 @@ def test_report_lists_risky_drafts_first(driver, report, shots):
     reviews = [c.get_attribute("data-review") for c in cards]
     n_tone_deaf = sum(r.label is not None and r.label.value == "tone-deaf" for r in results)
     assert labels[:n_tone_deaf] == ["tone-deaf"] * n_tone_deaf
-    flagged = [k for k, (lab, rev) in enumerate(zip(labels, reviews)) if lab == "tone-deaf" and rev == "1"]
+    flagged = [k for k, (lab, rev) in enumerate(zip(labels, reviews, strict=True)) if lab == "tone-deaf" and rev == "1"]
     assert flagged == list(range(len(flagged)))  # tone-deaf and to review: on top
     assert f"{len(texts)} brouillons" in _one(driver, "[data-role=count]").text
     assert _console_errors(driver) == []
@@ -251,7 +251,7 @@ def test_report_lists_risky_drafts_first(driver, report, shots):
 
 
 def test_filter_by_label_shows_only_those_rows(driver, report):
-    path, texts, results = report
+    path, _texts, results = report
     _open_report(driver, path)
     for label in ["promotional", "tone-deaf", "supportive", "preventive"]:
         _select(driver, "#f-label", label)
@@ -281,7 +281,7 @@ def test_filter_by_review_and_search_text(driver, report):
 
 
 def test_hostile_text_is_shown_as_text_and_never_runs(driver, report):
-    path, texts, results = report
+    path, _texts, _results = report
     _open_report(driver, path)
     _one(driver, "#f-search").send_keys("onerror")
     _wait(driver, lambda d: len(_cards(d)) == 1)
@@ -303,7 +303,7 @@ def test_report_highlights_evidence_in_place_after_emoji(driver, report):
 
 
 def test_summary_bar_filters_the_list(driver, report):
-    path, texts, results = report
+    path, _texts, _results = report
     _open_report(driver, path)
     _one(driver, '[data-filter-label="preventive"]').click()
     assert {c.get_attribute("data-label") for c in _cards(driver)} == {"preventive"}
@@ -318,7 +318,7 @@ def test_an_empty_report_says_so(driver, tmp_path):
 
 
 def test_sort_by_a_column(driver, report):
-    path, texts, results = report
+    path, texts, _results = report
     _open_report(driver, path)
     _select(driver, "#f-sort", "col:0:desc")
     first = _cards(driver)[0]

@@ -5,7 +5,6 @@ import json
 import os
 import re
 import time
-from pathlib import Path
 
 import pytest
 
@@ -63,7 +62,7 @@ def test_the_embedded_data_gives_back_every_text_and_column(hostile_report):
 
 
 def test_evidence_offsets_point_at_their_words(hostile_report):
-    texts, rows, page = hostile_report
+    texts, _rows, page = hostile_report
     data = _data(page)
     tone_deaf = data["rows"][1]
     assert tone_deaf[1] == "tone-deaf"
@@ -110,7 +109,8 @@ def test_lone_surrogates_still_give_a_valid_utf8_file(tmp_path):
 
 
 def test_report_of_20000_rows_is_quick_and_compact(tmp_path):
-    base = [r["text"] for r in csv.DictReader(open("data/authored.csv", encoding="utf-8"))][:400]
+    with open("data/authored.csv", encoding="utf-8") as f:
+        base = [r["text"] for r in csv.DictReader(f)][:400]
     rows = []
     for k in range(20_000):
         r = _row(text=f"{base[k % len(base)]} #Jour{k}", label=("tone-deaf", "supportive")[k % 2], review=k % 7 == 0,

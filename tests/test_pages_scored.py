@@ -28,7 +28,7 @@ def scored_files(tmp_path_factory):
         w.writerows(DRAFTS)
     with open(folder / "drafts.jsonl", "w", encoding="utf-8") as f:
         for row in DRAFTS:
-            f.write(json.dumps(dict(zip(["id", "date", "channel", "text"], row)), ensure_ascii=False) + "\n")
+            f.write(json.dumps(dict(zip(["id", "date", "channel", "text"], row, strict=True)), ensure_ascii=False) + "\n")
     assert cli.main(["score", str(src), "-o", str(folder / "scored.csv")]) == 1  # row 3 is empty
     assert cli.main(["score", str(folder / "drafts.jsonl"), "-o", str(folder / "scored.jsonl")]) == 1
     return folder
@@ -95,7 +95,7 @@ def test_files_that_are_not_scored_are_refused_naming_why(tmp_path, content, exp
 
 
 def test_missing_text_column_names_the_option(scored_files):
-    with pytest.raises(ScoredFileError, match="no column 'caption'.*--text-column"):
+    with pytest.raises(ScoredFileError, match=r"no column 'caption'.*--text-column"):
         read_scored(scored_files / "scored.csv", text_column="caption")
 
 
@@ -106,3 +106,86 @@ def test_missing_file_and_bad_utf8(tmp_path):
     bad.write_bytes(b"text,label\n\xff\xfe,x\n")
     with pytest.raises(ScoredFileError, match="not UTF-8"):
         read_scored(bad)
+
+
+def _record(**changes):
+    record = {"id": "1", "text": "Merci aux soignants", "label": "supportive", "score_supportive": 0.9,
+              "score_promotional": 0.05, "score_tone_deaf": 0.03, "score_preventive": 0.02, "needs_review": False,
+              "review_reasons": [], "evidence": [], "error": None}
+    record.update(changes)
+    return record
+
+
+def _read_jsonl(tmp_path, *records):
+    path = tmp_path / "s.jsonl"
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records) + "\n", encoding="utf-8")
+    return read_scored(path)
+
+
+@pytest.mark.parametrize("reasons, expected", [
+    ('["unsure", "close-call"]', ("unsure", "close-call")),  # CSV: a JSON list, as score writes it
+    ('["unsure"', ()),                                       # a broken list: no reason
+    ('{"a": 1}', ('{"a": 1}',)),                             # not a list: one reason, as written
+    ("unsure;out-of-scope", ("unsure", "out-of-scope")),     # hand-edited: ;-separated
+    (["not-french"], ("not-french",)),                       # JSONL: a list
+    (None, ()),
+])
+def test_review_reasons_are_read_in_every_form(tmp_path, reasons, expected):
+    _, rows = _read_jsonl(tmp_path, _record(review_reasons=reasons, needs_review="yes"))
+    assert rows[0].review_reasons == expected and rows[0].needs_review
+
+
+@pytest.mark.parametrize("evidence", ["", "  ", "not json", '{"text": "Merci"}', 3, [["Merci", 0, 5]],
+                                      [["Merci", "0", 5, 1.0]]])
+def test_unreadable_evidence_is_no_evidence(tmp_path, evidence):
+    _, rows = _read_jsonl(tmp_path, _record(evidence=evidence))
+    assert rows[0].evidence == ()
+
+
+def test_evidence_written_as_a_json_string_is_read(tmp_path):
+    _, rows = _read_jsonl(tmp_path, _record(evidence='[["soignants", 10, 19, 0.7]]'))
+    assert rows[0].evidence == (("soignants", 10, 19, 0.7),)
+
+
+def test_an_unknown_label_or_a_bad_score_is_a_row_needing_review(tmp_path):
+    columns, rows = _read_jsonl(tmp_path, _record(label="angry"), _record(score_supportive="n/a"),
+                                _record(id=2, extra={"a": [1]}, flag=True, empty=None))
+    assert rows[0].label is None and rows[0].error == "unknown label 'angry'" and rows[0].needs_review
+    assert rows[1].label == "supportive" and rows[1].scores is None
+    assert columns == ["id", "extra", "flag", "empty"]  # in order of first appearance
+    assert rows[2].columns == {"id": "2", "extra": '{"a": [1]}', "flag": "true", "empty": ""}
+
+
+@pytest.mark.parametrize("content, message", [
+    ("\n\n", "is empty: no scored row"),
+    ("[1, 2]\n", "line 1 is a JSON list, not an object"),
+    ("{not json\n", "line 1 is not JSON"),
+])
+def test_jsonl_that_cannot_be_read_names_the_line(tmp_path, content, message):
+    path = tmp_path / "s.jsonl"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(ScoredFileError, match=message):
+        read_scored(path)
+
+
+def test_malformed_csv_rows_and_blank_lines(tmp_path):
+    header = "id,text,label,score_supportive,score_promotional,score_tone_deaf,score_preventive,needs_review,review_reasons,evidence,error\n"
+    path = tmp_path / "s.csv"
+    path.write_text(header + "\n1,Merci,supportive,0.9,0.05,0.03,0.02,true,[],[],\n", encoding="utf-8")
+    columns, rows = read_scored(path)
+    assert columns == ["id"] and len(rows) == 1 and rows[0].line == 3 and rows[0].needs_review
+    path.write_text(header + '1,"Merci"x,supportive\n', encoding="utf-8")
+    with pytest.raises(ScoredFileError, match="malformed CSV at line 2"):
+        read_scored(path)
+    path.write_text('"id,text\n', encoding="utf-8")
+    with pytest.raises(ScoredFileError, match="malformed CSV header"):
+        read_scored(path)
+
+
+def test_the_format_is_csv_or_jsonl(tmp_path):
+    from tonecheck.pages.scored import scored_format
+
+    assert scored_format("a.NDJSON") == "jsonl" and scored_format("a.txt") == "csv"
+    assert scored_format("a.csv", "jsonl") == "jsonl"
+    with pytest.raises(ScoredFileError, match="format must be csv or jsonl, not 'xlsx'"):
+        scored_format("a.csv", "xlsx")

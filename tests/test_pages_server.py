@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("fastapi", reason="the serve extra is not installed: pip install 'tonecheck[serve]'")
-from fastapi.testclient import TestClient  # noqa: E402
+from fastapi.testclient import TestClient
 
-import tonecheck  # noqa: E402
-from tonecheck.pages.server import MAX_BATCH_ITEMS, MAX_BODY_BYTES, create_app  # noqa: E402
+import tonecheck
+from tonecheck.pages.server import MAX_BATCH_ITEMS, MAX_BODY_BYTES, create_app
 
 ROOT = Path(__file__).resolve().parent.parent
 TONE_DEAF = "Restez chez vous et profitez de -30 % avec le code RESTEZCHEZVOUS"
@@ -240,3 +240,39 @@ def test_serve_on_a_busy_port_is_a_usage_error(capsys):
         s.listen()
         assert cli.main(["serve", "--port", str(s.getsockname()[1])]) == 2
     assert "cannot listen on 127.0.0.1" in capsys.readouterr().err
+
+
+def test_page_url_names_a_reachable_address():
+    from tonecheck.pages.server import bind_socket, page_url
+
+    sock = bind_socket("127.0.0.1", 0)
+    try:
+        port = sock.getsockname()[1]
+        assert page_url(sock) == f"http://127.0.0.1:{port}/"
+    finally:
+        sock.close()
+    wildcard = bind_socket("0.0.0.0", 0)
+    try:
+        assert page_url(wildcard) == f"http://127.0.0.1:{wildcard.getsockname()[1]}/"  # 0.0.0.0 is not an address to open
+    finally:
+        wildcard.close()
+
+
+@pytest.mark.parametrize("host, names", [
+    ("127.0.0.1", {"127.0.0.1", "localhost", "[::1]"}),
+    ("::1", {"127.0.0.1", "localhost", "[::1]"}),
+    ("localhost", {"127.0.0.1", "localhost", "[::1]"}),
+    ("0.0.0.0", None),  # any Host header: the server was opened to the network on purpose
+    ("example.org", None),
+])
+def test_a_loopback_server_answers_only_to_loopback_host_names(host, names):
+    from tonecheck.pages.server import _loopback_names
+
+    assert _loopback_names(host) == names
+
+
+def test_serve_refuses_a_port_out_of_range(capsys):
+    from tonecheck import cli
+
+    assert cli.main(["serve", "--port", "70000"]) == cli.EXIT_USAGE
+    assert "--port must be between 0 and 65535, not 70000" in capsys.readouterr().err

@@ -6,10 +6,10 @@ import pickle
 import re
 
 import pytest
-from conftest import AUTHORED, REAL_TEXTS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import AUTHORED, REAL_TEXTS
 from tonecheck.cues import _near_pairs
 from tonecheck.cues import conjunctions as _conjunctions
 from tonecheck.reading import Reader, _tokenize_with, char_wb_ngrams

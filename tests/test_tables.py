@@ -68,7 +68,7 @@ def test_utf16_with_bom_and_tabs(tmp_path):
 def test_utf16_without_bom_is_refused_with_the_fix(tmp_path):
     p = tmp_path / "u16.csv"
     p.write_bytes("text\nMerci\n".encode("utf-16-le"))
-    with pytest.raises(InputError, match="NUL bytes.*--encoding utf-16-le"):
+    with pytest.raises(InputError, match=r"NUL bytes.*--encoding utf-16-le"):
         _read(p)
     _, records, _ = _read(p, encoding="utf-16-le")
     assert records[0].values == {"text": "Merci"}
@@ -133,7 +133,7 @@ def test_text_after_a_closing_quote_with_a_quote_left_open_is_refused_with_its_l
     p = tmp_path / "q.csv"
     p.write_text('id,text\n1,ok\n2,"Merci" x "jamais\nfermé,3\n4,ok\n', encoding="utf-8")
     table = open_table(p)
-    with pytest.raises(InputError, match="malformed CSV at line 3.*quote left open"):
+    with pytest.raises(InputError, match=r"malformed CSV at line 3.*quote left open"):
         list(table.records)
     table.close()
 
@@ -224,7 +224,7 @@ def test_xlsx_unknown_sheet_says_did_you_mean(tmp_path):
 def test_not_a_workbook_and_old_xls_are_refused(tmp_path):
     p = tmp_path / "fake.xlsx"
     p.write_bytes(b"PK\x03\x04 not really a zip")
-    with pytest.raises(InputError, match="cannot read .* as an Excel workbook"):
+    with pytest.raises(InputError, match=r"cannot read .* as an Excel workbook"):
         _read(p)
     old = tmp_path / "old.xls"
     old.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100)
@@ -278,10 +278,9 @@ def test_output_file_gets_the_umask_permissions_not_mkstemps(tmp_path):
 
 
 def test_unfinished_output_leaves_nothing(tmp_path):
-    with pytest.raises(RuntimeError):
-        with open_writer(tmp_path / "o.jsonl", "jsonl") as w:
-            w.write({"a": 1})
-            raise RuntimeError
+    with pytest.raises(RuntimeError), open_writer(tmp_path / "o.jsonl", "jsonl") as w:
+        w.write({"a": 1})
+        raise RuntimeError
     assert list(tmp_path.iterdir()) == []
 
 
@@ -322,8 +321,7 @@ def test_jsonl_out_is_strict_json_and_keeps_lone_surrogates_as_escapes(tmp_path)
         w.commit()
     lines = p.read_text(encoding="utf-8").splitlines()
     assert json.loads(lines[0])["text"] == "Merci \ud83d" and lines[1] == '{"text": "ok ❤️"}'
-    with open_writer(tmp_path / "n.jsonl", "jsonl") as w:
-        with pytest.raises(ValueError, match="cannot be written as JSON"):
+    with open_writer(tmp_path / "n.jsonl", "jsonl") as w, pytest.raises(ValueError, match="cannot be written as JSON"):
             w.write({"x": float("nan")})
 
 
@@ -404,3 +402,79 @@ def test_xlsx_out_never_writes_formulas_or_illegal_characters(tmp_path):
     assert ws["A2"].value == '=HYPERLINK("http://x")' and ws["A2"].data_type == "s"
     assert (ws["B2"].value, ws["C2"].value, ws["D2"].value) == (0.5, True, '["unsure"]')
     assert ws["A3"].value == "bip\ufffd \ufffd[31m"
+
+
+# --- edge cases of reading and writing ----------------------------------------------
+
+
+def test_an_old_xls_name_or_an_unknown_format_is_refused(tmp_path):
+    from tonecheck.tables import format_of_path
+
+    assert format_of_path(None) is None and format_of_path("-") is None and format_of_path("a.TSV") == "csv"
+    with pytest.raises(InputError, match=r"a\.xls: old Excel \.xls workbooks are not read"):
+        format_of_path("a.xls")
+    with pytest.raises(InputError, match=r"format must be one of .*, not 'xml'"):
+        open_table(tmp_path / "a.csv", fmt="xml")
+    with pytest.raises(InputError, match="is a folder, not a file"):
+        open_table(tmp_path)
+
+
+def test_delimiter_tab_may_be_spelled_out(tmp_path):
+    p = tmp_path / "t.txt"
+    p.write_text("id\ttext\n1\tMerci, vraiment\n", encoding="utf-8")
+    table, records, _ = _read(p, delimiter="tab")
+    assert table.header == ["id", "text"] and records[0].values["text"] == "Merci, vraiment"
+
+
+def _workbook_of(path, rows):
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    for row in rows:
+        book.active.append(row)
+    book.save(path)
+    return path
+
+
+@pytest.mark.parametrize("rows, message", [
+    ([[None, None], ["1", "Merci"]], "sheet 'Sheet' has no header row"),
+    ([["text", "text"], ["a", "b"]], r"duplicate column names in the header of sheet 'Sheet': \['text'\]"),
+])
+def test_a_sheet_without_a_usable_header_is_refused(tmp_path, rows, message):
+    with pytest.raises(InputError, match=message):
+        open_table(_workbook_of(tmp_path / "b.xlsx", rows))
+
+
+def test_writing_where_a_folder_or_a_file_is_in_the_way(tmp_path):
+    with pytest.raises(OutputError, match="is a folder; give a file name for the output"):
+        open_writer(tmp_path, "csv", ["a"])
+    (tmp_path / "f").write_text("x", encoding="utf-8")
+    with pytest.raises(OutputError, match=r"cannot write .*: .*f is a file, not a folder"):
+        open_writer(tmp_path / "f" / "sub" / "o.csv", "csv", ["a"])
+
+
+def test_writing_to_a_device_writes_in_place(tmp_path):
+    with open_writer(os.devnull, "jsonl") as w:
+        w.write({"text": "Merci"})
+        w.commit()
+    assert os.path.exists(os.devnull) and not os.path.isfile(os.devnull)  # not replaced by a file
+
+
+def test_a_workbook_on_standard_output_is_spooled_then_copied(capsysbinary):
+    with open_writer("-", "xlsx", ["text"]) as w:
+        w.write({"text": "Merci"})
+        w.commit()
+    out = capsysbinary.readouterr().out
+    assert out.startswith(b"PK")  # a zip: the whole workbook
+    import io
+
+    import openpyxl
+
+    assert openpyxl.load_workbook(io.BytesIO(out)).active["A2"].value == "Merci"
+
+
+def test_csv_on_standard_output(capfd):
+    with open_writer("-", "csv", ["text", "n"]) as w:
+        w.write({"text": "Merci, vraiment", "n": 2})
+        w.commit()
+    assert capfd.readouterr().out.splitlines() == ["text,n", '"Merci, vraiment",2']

@@ -110,7 +110,9 @@ def _assess_stream(
     try:
         batches = checked_batches(texts, batch_size, mark)
         if n_process == 1:
-            scored: Iterator[list[Assessment]] = (merged(b, score_texts(good_texts(b), loaded, policy)) for b in batches)
+            scored: Iterator[list[Assessment]] = (
+                merged(b, score_texts(good_texts(b), loaded, policy)) for b in batches
+            )
         else:
             scored = in_order(batches, good_texts, lambda b, rows: merged(b, [assessment_of(r) for r in rows]),
                               loaded, n_process, policy)

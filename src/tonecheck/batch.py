@@ -13,13 +13,13 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from tonecheck.labels import LABELS
 from tonecheck.results import Assessment
 from tonecheck.runtime import Model, assessment_of, check_text, in_order, resolve_model, score_texts
-from tonecheck.labels import LABELS
 from tonecheck.tables import (
     InputError,
     OutputError,
@@ -172,7 +172,8 @@ cell that starts like a formula behind a ``'`` (:func:`tonecheck.tables.neutrali
         if both:
             raise InputError(f"{table.name}: the input has both {both[0].removeprefix(PREFIX)!r} and {both[0]!r} "
                              "columns, the names tonecheck adds; rename one of them")
-        out_delimiter = ";" if excel else "\t" if str(dst).lower().endswith((".tsv", ".tab")) else table.delimiter or ","
+        tab_separated = str(dst).lower().endswith((".tsv", ".tab"))
+        out_delimiter = ";" if excel else "\t" if tab_separated else table.delimiter or ","
         with open_writer(dst, out_fmt, [*header, *names], delimiter=out_delimiter, bom=excel,
                          neutralise_formulas=excel) as writer:
             loaded = resolve_model(model)  # after the output is known to be writable: loading takes a second
@@ -293,7 +294,7 @@ def _to_score(rows: list[_Row]) -> list[_Row]:
     return todo
 
 
-def _scored(batches: Iterator[list[_Row]], model: Model, jobs: int) -> Iterator[list[_Row]]:
+def _scored(batches: Iterator[list[_Row]], model: Model, jobs: int) -> Generator[list[_Row], None, None]:
     """The batches, in order, each row holding its assessment or its error.
 
     With ``jobs > 1`` batches are scored in that many processes, at most two each in flight
@@ -304,7 +305,7 @@ def _scored(batches: Iterator[list[_Row]], model: Model, jobs: int) -> Iterator[
         for batch in batches:
             todo = _to_score(batch)
             if todo:
-                for row, result in zip(todo, score_texts([r.text for r in todo], model)):  # type: ignore[misc]
+                for row, result in zip(todo, score_texts([r.text for r in todo], model), strict=True):  # type: ignore[misc]
                     row.result = result
             yield batch
         return
@@ -312,7 +313,7 @@ def _scored(batches: Iterator[list[_Row]], model: Model, jobs: int) -> Iterator[
 
     def finish(item: tuple[list[_Row], list[_Row]], results: list[Any]) -> list[_Row]:
         batch, todo = item
-        for row, result in zip(todo, results):
+        for row, result in zip(todo, results, strict=True):
             row.result = assessment_of(result)
         return batch
 
@@ -378,14 +379,14 @@ class _Writing:
                                      f"they are left out of the {self.writer.format} output")
             fields = _fields(row)
             out = dict(values)
-            for name, value in zip(self.names, fields.values()):
+            for name, value in zip(self.names, fields.values(), strict=False):
                 out.setdefault(name, value)
             try:
                 self.writer.write(out)
             except UnwritableRow as e:
                 row.result = None
                 row.error = f"{self.unit} {row.record.line}: {e}; only tonecheck's fields are written"
-                self.writer.write(dict(zip(self.names, _fields(row).values())))
+                self.writer.write(dict(zip(self.names, _fields(row).values(), strict=False)))
             self._count(row)
 
     def _count(self, row: _Row) -> None:

@@ -250,7 +250,7 @@ def _silence_stdout() -> None:
         pass
 
 
-def _note(args: argparse.Namespace):  # noqa: ANN202
+def _note(args: argparse.Namespace):
     def say(message: str) -> None:
         if not args.quiet:
             print(f"tonecheck: note: {message}", file=sys.stderr)
@@ -258,7 +258,7 @@ def _note(args: argparse.Namespace):  # noqa: ANN202
     return say
 
 
-def _model(path: str | None):  # noqa: ANN202 - returns tonecheck.Model
+def _model(path: str | None):
     from tonecheck.assess import load_model
 
     return load_model(path) if path else None

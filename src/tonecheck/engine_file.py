@@ -134,9 +134,9 @@ def _check_values(component: str, kwargs: dict[str, Any]) -> None:
         _check_tokenizer(kwargs["tokenizer_rules"], kwargs["special_cases"])
     for name, value in kwargs.items():
         kind = STORED[component][1][name]
-        if kind == "floats" or (kind == "param" and isinstance(value, float)):
-            if value is not None and not np.isfinite(np.asarray(value, dtype=np.float64)).all():
-                raise ValueError(f"its {component}.{name} holds NaN or infinite values")
+        is_float = kind == "floats" or (kind == "param" and isinstance(value, float))
+        if is_float and value is not None and not np.isfinite(np.asarray(value, dtype=np.float64)).all():
+            raise ValueError(f"its {component}.{name} holds NaN or infinite values")
 
 
 # -- storage kinds -------------------------------------------------------------------------------
@@ -171,7 +171,7 @@ def _get(npz: Any, member: str, kind: str) -> Any:
     keys, values = _strings(npz[member + ".keys"]), _strings(npz[member + ".values"])
     if len(keys) != len(values):
         raise ValueError(f"its {member} has {len(keys)} keys for {len(values)} values")
-    return dict(zip(keys, values))
+    return dict(zip(keys, values, strict=True))
 
 
 def _strings(array: np.ndarray) -> list[str]:
@@ -209,7 +209,8 @@ def _known_token_match() -> frozenset[str]:
     """SHA-256 of every token_match pattern of spaCy's French tokenizer (file in the package)."""
     from importlib.resources import files
 
-    text = files("tonecheck").joinpath("known", "fr_core_news_sm-3.8.0.token_match.json").read_text(encoding="utf-8")
+    known = files("tonecheck").joinpath("known").joinpath("fr_core_news_sm-3.8.0.token_match.json")
+    text = known.read_text(encoding="utf-8")
     return frozenset(json.loads(text)["sha256"])
 
 

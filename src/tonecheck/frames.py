@@ -28,8 +28,9 @@ def assess_frame(
 
     >>> import pandas as pd
     >>> drafts = pd.DataFrame({"caption": ["Merci aux soignants ❤️", None]})
-    >>> assess_frame(drafts, "caption")[["label", "error"]].to_dict("records")
-    [{'label': 'supportive', 'error': None}, {'label': None, 'error': 'texts[1] must be a str, not float (NaN: a blank cell?)'}]
+    >>> assess_frame(drafts, "caption")[["label", "error"]].to_dict("records")  # doctest: +NORMALIZE_WHITESPACE
+    [{'label': 'supportive', 'error': None},
+     {'label': None, 'error': 'texts[1] must be a str, not float (NaN: a blank cell?)'}]
     """
     import pandas as pd
 

@@ -21,7 +21,9 @@ _FRENCH = frozenset(
     "c ça ca j m n s t qu merci aussi comme même fait faire avoir quand".split()
 )
 _OTHERS = {
-    "en": frozenset("the and is are of to in for with this that you your we our it be was on at by from not have has will".split()),
+    "en": frozenset(
+        "the and is are of to in for with this that you your we our it be was on at by from not have has will".split()
+    ),
     "es": frozenset("el los las y es por para con una del que no se lo su sus muy pero como está".split()),
     "it": frozenset("il di che è per con non una sono della gli le del questo anche più".split()),
     "de": frozenset("der die das und ist nicht mit ein eine für auf den dem zu ich sie wir auch sind".split()),

@@ -188,7 +188,8 @@ def _check_versions(meta: dict[str, Any], json_path: Path) -> None:
         if _minor(str(theirs.get(lib, "?"))) != _minor(ours[lib]):
             raise ModelVersionError(
                 f"{json_path} was built with {lib} {theirs.get(lib)}, this environment has {ours[lib]}; "
-                f"retrain it here with `tonecheck train --output {json_path.parent}` or install {lib}=={theirs.get(lib)}"
+                f"retrain it here with `tonecheck train --output {json_path.parent}` "
+                f"or install {lib}=={theirs.get(lib)}"
             )
     if theirs.get("spacy_model") != ours["spacy_model"]:
         raise ModelVersionError(

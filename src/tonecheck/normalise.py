@@ -16,6 +16,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 __all__ = [
     "RULE_NAMES",
@@ -62,10 +63,14 @@ _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]+")
 # characters to a later part are possessive (``*+``, ``++``), and a run is only entered at its
 # first character (a look-behind), so a failed match is not retried from inside the run.
 # benchmarks/adversarial.py measures it; test_normalise checks the matches are unchanged.
-_URL = re.compile(r"(?:https?://|www\.)\S+|\b(?<![a-z0-9-])[a-z0-9][a-z0-9-]*+\.(?:fr|com|be|ch|ca|org|net|io)/\S*", re.I)
+_URL = re.compile(
+    r"(?:https?://|www\.)\S+|\b(?<![a-z0-9-])[a-z0-9][a-z0-9-]*+\.(?:fr|com|be|ch|ca|org|net|io)/\S*", re.I
+)
 _MENTION = re.compile(r"(?<![\w@])@\w{1,30}")
 _HASHTAG = re.compile(r"(?<![\w#])#(\w+)")
-_HASHTAG_PARTS = re.compile(r"[A-ZÀ-ÖØ-Þ]{2,}(?=[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]|\d|_|$)|[A-ZÀ-ÖØ-Þ]?[a-zß-öø-ÿ]+|[A-ZÀ-ÖØ-Þ]+|\d+")
+_HASHTAG_PARTS = re.compile(
+    r"[A-ZÀ-ÖØ-Þ]{2,}(?=[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ]|\d|_|$)|[A-ZÀ-ÖØ-Þ]?[a-zß-öø-ÿ]+|[A-ZÀ-ÖØ-Þ]+|\d+"
+)
 # "code" (any case), then the code: a run of capitals and digits, whole (see _promo_code).
 _PROMO_CODE = re.compile(r"\b((?i:code)(?:\s++(?i:promo)\b)?+)\s*+:?\s*+[«\"']?\s*+([A-Z0-9]++)\b")
 _PRICE = re.compile(
@@ -151,8 +156,9 @@ _CODE_PARTS = re.compile(r"[A-Z]+|\d+")
 
 def _split_hashtag(m: re.Match[str]) -> list[_Segment]:
     body = m.group(1)
-    parts = list(_HASHTAG_PARTS.finditer(body)) or [_WHOLE.match(body)]
-    return [(" ", m.start(), m.start() + 1), *_lowered(parts, m.start(1)), (" ", m.end() - 1, m.end())]  # type: ignore[list-item]
+    # _WHOLE matches any non-empty body, and a hashtag's body is never empty
+    parts = list(_HASHTAG_PARTS.finditer(body)) or [cast("re.Match[str]", _WHOLE.match(body))]
+    return [(" ", m.start(), m.start() + 1), *_lowered(parts, m.start(1)), (" ", m.end() - 1, m.end())]
 
 
 def _is_code(code: str) -> bool:

@@ -14,7 +14,7 @@ import threading
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from tonecheck.normalise import RULE_NAMES, normalise_with_offsets, rule_set
 from tonecheck.spacy_tokenizer import CompactTokenizer, load_tokenizer
@@ -176,7 +176,8 @@ class Reader:
         with self._lock:  # spaCy's tokenizer updates its own caches: one thread at a time
             rows = tokenizer(joined).to_array(_spacy_attrs()).tolist()
         learned: dict[str, tuple[tuple[int, int, str, bool], ...]] = {}
-        k, start, current = 0, 0, []
+        current: list[tuple[int, int, str, bool]] = []
+        k, start = 0, 0
         end = len(chunks[0])
         for idx, length, punct in rows:
             while idx >= end:  # the token starts in a later chunk
@@ -202,12 +203,13 @@ class Reader:
         known = self._chunks
         found = list(map(known.get, pieces))
         if None in found:
-            learned = self._learn(list(dict.fromkeys(p for p, f in zip(pieces, found) if f is None)))
-            found = [f if f is not None else learned[p] for p, f in zip(pieces, found)]
+            learned = self._learn(list(dict.fromkeys(p for p, f in zip(pieces, found, strict=True) if f is None)))
+            found = [f if f is not None else learned[p] for p, f in zip(pieces, found, strict=True)]
+        chunks = cast("list[tuple[tuple[int, int, str, bool], ...]]", found)  # every piece known now
         starts, ends = norm.starts, norm.ends
         tokens = []
         offset = 0
-        for word, (piece, chunk_tokens) in enumerate(zip(pieces, found)):
+        for word, (piece, chunk_tokens) in enumerate(zip(pieces, chunks, strict=True)):
             for rel, length, lower, punct in chunk_tokens:
                 idx = offset + rel
                 tokens.append(_new_tuple(Token, (lower, starts[idx], ends[idx + length - 1], punct, idx, word)))

@@ -34,7 +34,10 @@ from tonecheck.results import (
 )
 
 if TYPE_CHECKING:
+    from multiprocessing.context import BaseContext
+
     from tonecheck.engine import Engine
+    from tonecheck.reading import Token
 
 __all__ = ["MAX_TEXT_LENGTH", "Model", "load_model", "resolve_model", "check_text", "score_texts",
            "score_rows", "assessment_of", "worker_pool", "score_in_worker", "in_order", "checked_batches",
@@ -155,10 +158,8 @@ _worker_model: Model | None = None
 
 def _init_worker(model: Model | None) -> None:
     global _worker_model
-    if model is not None:  # spawned worker: the model came pickled, or is loaded from its path
-        _worker_model = model
-    else:
-        _worker_model = _default_model()
+    # A spawned worker gets the model pickled, or loads it from its path.
+    _worker_model = model if model is not None else _default_model()
 
 
 def score_in_worker(batch: list[str], policy: ReviewPolicy = DEFAULT_POLICY) -> list[Row]:
@@ -185,7 +186,7 @@ def worker_pool(loaded: Model, n_process: int) -> Iterator[Any]:
         # exist now are frozen out of the garbage collector's reach while the pool lives, so
         # the workers' collections do not touch (and copy) every page of them.
         _worker_model = loaded
-        context = multiprocessing.get_context("fork")
+        context: BaseContext = multiprocessing.get_context("fork")
         gc.freeze()
     else:  # the model is pickled to each worker
         context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
@@ -240,13 +241,13 @@ Row = tuple[int, tuple[float, ...], float, tuple[str, ...], tuple[tuple[str, int
 _LABELS = LABEL_ORDER
 
 
-def _evidence(text: str, words: list, token_w: Any) -> tuple[tuple[str, int, int, float], ...]:
+def _evidence(text: str, words: list[Token], token_w: Any) -> tuple[tuple[str, int, int, float], ...]:
     """The strongest positive tokens, merged by span, keeping those within 20 % of the top."""
     positive = (token_w > 0).nonzero()[0]
     if not positive.size:
         return ()
     by_span: dict[tuple[int, int], float] = {}
-    for k, w in zip(positive.tolist(), token_w[positive].tolist()):
+    for k, w in zip(positive.tolist(), token_w[positive].tolist(), strict=True):
         t = words[k]
         by_span[t.start, t.end] = by_span.get((t.start, t.end), 0.0) + w
     # strongest, then first (what sorted(...)[:MAX_EVIDENCE] gives, in O(n) for a long post)
@@ -293,7 +294,7 @@ def _score_rows(texts: list[str], loaded: Model, policy: ReviewPolicy) -> list[R
     min_in_scope = engine.scope_threshold if policy.min_in_scope is None else policy.min_in_scope
     per_label = [policy.label_thresholds.get(lab, 0.0) for lab in LABELS]
     rows = []
-    for i, (analysis, words, proba) in enumerate(zip(batch.analyses, batch.words, batch.proba.tolist())):
+    for i, (analysis, words, proba) in enumerate(zip(batch.analyses, batch.words, batch.proba.tolist(), strict=True)):
         reasons = []
         if not any(any(ch.isalpha() for ch in t.lower) for t in words):
             reasons.append(REASON_NO_WORDS)
@@ -314,7 +315,7 @@ def assessment_of(row: Row) -> Assessment:
     best, proba, in_scope, reasons, evidence = row
     return Assessment(
         label=_LABELS[best],
-        scores=dict(zip(_LABELS, proba)),
+        scores=dict(zip(_LABELS, proba, strict=True)),
         evidence=tuple(Evidence(*e) for e in evidence),
         needs_review=bool(reasons),
         review_reasons=reasons,

@@ -25,17 +25,20 @@ def softmax(z: np.ndarray) -> np.ndarray:
     """Row-wise softmax of logits (posts × labels), stable for large values."""
     z = z - z.max(axis=1, keepdims=True)
     e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
+    proba: np.ndarray = e / e.sum(axis=1, keepdims=True)
+    return proba
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-z))
+    out: np.ndarray = 1.0 / (1.0 + np.exp(-z))
+    return out
 
 
 def centred(coef: np.ndarray) -> np.ndarray:
     """Per-label weights centred on their mean over labels: how much a feature favours one
     label over the others (what evidence reports)."""
-    return coef - coef.mean(axis=0, keepdims=True)
+    out: np.ndarray = coef - coef.mean(axis=0, keepdims=True)
+    return out
 
 
 @dataclass(frozen=True, eq=False)
@@ -127,7 +130,8 @@ class LinearScorer:
             runs = np.flatnonzero(f.occ_run)
             share, first, span = np.add.reduceat(share, runs), f.occ_first[runs], span[runs]
             offsets = np.arange(int(span.sum())) - np.repeat(np.cumsum(span) - span, span)
-            out = np.bincount(np.repeat(first, span) + offsets, weights=np.repeat(share, span), minlength=total)
+            out = np.bincount(np.repeat(first, span) + offsets, weights=np.repeat(share, span),  # type: ignore[assignment]
+                              minlength=total)  # (float64 with weights)
         if f.n == 1:
             return [out]
         return np.split(out, np.cumsum(f.n_tokens)[:-1]) if f.n else []

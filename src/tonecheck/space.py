@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import repeat
+from itertools import pairwise, repeat
 from typing import Any
 
 import numpy as np
@@ -65,7 +65,8 @@ class FeatureSpace:
     cue_weight: float = 1.0
 
     def __post_init__(self) -> None:
-        if (self.char_vocab is None) != (self.char_range is None) or (self.char_vocab is None) != (self.char_idf is None):
+        no_vocab = self.char_vocab is None
+        if no_vocab != (self.char_range is None) or no_vocab != (self.char_idf is None):
             raise ValueError("char_vocab, char_idf and char_range go together: give all three or none")
         if len(self.word_idf) != len(self.word_vocab):
             raise ValueError(f"word_idf has {len(self.word_idf)} values for {len(self.word_vocab)} words")
@@ -147,7 +148,7 @@ class FeatureSpace:
         docs: list[np.ndarray | None] = [term_doc]
         runs: list[np.ndarray] = [np.ones(n_all, dtype=bool)]
         if self.word_ngrams >= 2 and n_all > 1:
-            pairs = map(vocab.get, map(" ".join, zip(all_terms, all_terms[1:])), repeat(-1))
+            pairs = map(vocab.get, map(" ".join, pairwise(all_terms)), repeat(-1))
             bigram = np.array(list(pairs), dtype=np.int64)
             if term_doc is not None:
                 bigram[term_doc[1:] != term_doc[:-1]] = -1  # no bigram across two posts
@@ -169,7 +170,7 @@ class FeatureSpace:
             u_doc, u_col = None, keys
             block = (u_col >= self.n_word).astype(np.int64)
         else:
-            doc = np.concatenate(docs)[found]  # type: ignore[arg-type]  # (no None in a batch of many)
+            doc: np.ndarray = np.concatenate(docs)[found]  # type: ignore[arg-type]  # (no None in a batch of many)
             keys, occ_entry, counts = np.unique(doc * self.n_features + col, return_inverse=True, return_counts=True)
             u_doc, u_col = np.divmod(keys, self.n_features)
             block = 2 * u_doc + (u_col >= self.n_word)
@@ -186,11 +187,12 @@ class FeatureSpace:
                         np.array(n_tokens, dtype=np.int64), words)
 
     def _cue_occurrences(self, analyses: Sequence[Analysis], all_terms: list[str], n_terms: list[int],
-                         cols: _IntArrays, firsts: _IntArrays, spans: _IntArrays, docs: list[np.ndarray | None]) -> None:
+                         cols: _IntArrays, firsts: _IntArrays, spans: _IntArrays,
+                         docs: list[np.ndarray | None]) -> None:
         """Cue conjunctions that fire, credited to the words that made them fire."""
         cue_col, cue_first, cue_span, cue_doc = [], [], [], []
         base = 0
-        for d, (analysis, n) in enumerate(zip(analyses, n_terms)):
+        for d, (analysis, n) in enumerate(zip(analyses, n_terms, strict=True)):
             for k, where in enumerate(conjunctions(tuple(all_terms[base : base + n]))):
                 for i in where:
                     cue_col.append(self.cue_offset + k)

@@ -11,10 +11,11 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
     from spacy.language import Language
+    from spacy.tokenizer import Tokenizer
 
 __all__ = ["SPACY_MODEL", "load_tokenizer", "used_special_cases", "CompactTokenizer", "TokenMatch"]
 
@@ -43,7 +44,7 @@ def used_special_cases(texts: Iterable[str], *, longest: int = 5) -> tuple[dict[
     """
     from spacy.lang.fr.tokenizer_exceptions import _regular_exp
 
-    tokenizer = load_tokenizer().tokenizer
+    tokenizer = cast("Tokenizer", load_tokenizer().tokenizer)
     rules = tokenizer.rules
     used: dict[str, Any] = {}
     token_texts: set[str] = set()
@@ -92,7 +93,7 @@ class CompactTokenizer:
 
         exceptions, patterns = used
         return (
-            load_tokenizer().tokenizer.to_bytes(exclude=["vocab", "exceptions", "token_match"]),
+            cast("Tokenizer", load_tokenizer().tokenizer).to_bytes(exclude=["vocab", "exceptions", "token_match"]),
             srsly.msgpack_dumps({"exceptions": exceptions, "token_match": patterns}),
         )
 
@@ -116,7 +117,8 @@ class TokenMatch:
     def __init__(self, patterns: Sequence[str]) -> None:
         self.patterns = list(patterns)
         self._screens = [re.compile("(?ius)" + _CHAR_CLASS.sub(_loosen, p)).match for p in self.patterns]
-        self._screen = re.compile("(?ius)" + "|".join(f"(?:{_CHAR_CLASS.sub(_loosen, p)})" for p in self.patterns)).match
+        either = "|".join(f"(?:{_CHAR_CLASS.sub(_loosen, p)})" for p in self.patterns)
+        self._screen = re.compile("(?ius)" + either).match
         self._exact: dict[int, Any] = {}
 
     def __call__(self, string: str) -> bool:

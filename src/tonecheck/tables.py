@@ -29,6 +29,7 @@ row the writer cannot encode.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import datetime as dt
 import decimal
@@ -45,7 +46,7 @@ import unicodedata
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, BinaryIO
+from typing import IO, Any, BinaryIO, Literal, TextIO, cast
 
 from tonecheck.errors import ToneCheckError
 
@@ -246,7 +247,7 @@ def open_table(
             binary.seek(0)
         else:  # standard input, a pipe, a device: read once, so the bytes sniffed are kept
             prefix = _read_prefix(binary)
-            binary = io.BufferedReader(_Prefixed(prefix, binary, close=not stdin))  # type: ignore[assignment]
+            binary = io.BufferedReader(_Prefixed(prefix, binary, close=not stdin))
         if fmt is None:
             fmt = _sniff_format(prefix)
         if fmt == "xlsx":
@@ -275,12 +276,12 @@ def open_table(
 def _open_binary(src: str | os.PathLike[str], name: str) -> tuple[BinaryIO, Path | None]:
     """The input's bytes, and its path when it is a regular file (which can be read twice)."""
     if str(src) == "-":
-        return getattr(sys.stdin, "buffer", sys.stdin), None  # type: ignore[return-value]
+        return cast(BinaryIO, getattr(sys.stdin, "buffer", sys.stdin)), None
     p = Path(src)
     if p.is_dir():
         raise InputError(f"{name} is a folder, not a file")
     try:
-        f = open(p, "rb")
+        f = open(p, "rb")  # noqa: SIM115 - returned to the caller, who closes it
     except OSError as e:
         raise InputError(f"cannot read {name}: {e.strerror or e}") from e
     regular = stat.S_ISREG(os.fstat(f.fileno()).st_mode)
@@ -346,7 +347,7 @@ def _sniff_format(prefix: bytes) -> str:
 
 def _open_text(
     binary: BinaryIO, prefix: bytes, name: str, encoding: str | None, *, seekable: bool, note: Callable[[str], None]
-) -> tuple[IO[str], str]:
+) -> tuple[TextIO, str]:
     """A text stream over ``binary`` and the encoding chosen (see the module doc)."""
     if encoding is None:
         encoding = next((enc for bom, enc in _BOMS if prefix.startswith(bom)), None)
@@ -378,7 +379,7 @@ def _open_text(
             encoding = "cp1252"
             note(f"{name} is not UTF-8 ({where}); read as cp1252 (Windows Western European). "
                  "Pass --encoding to choose another.")
-    return io.TextIOWrapper(binary, encoding=encoding, newline=""), encoding  # type: ignore[arg-type]
+    return io.TextIOWrapper(binary, encoding=encoding, newline=""), encoding
 
 
 def _first_undecodable(f: BinaryIO, encoding: str) -> int | None:
@@ -466,26 +467,12 @@ class _Lines:
         return line
 
 
-def _open_csv(f: IO[str], name: str, delimiter: str) -> Table:
+def _open_csv(f: TextIO, name: str, delimiter: str) -> Table:
     if csv.field_size_limit() < FIELD_SIZE_LIMIT:
         csv.field_size_limit(FIELD_SIZE_LIMIT)
     lines = _Lines(f)
     reader = csv.reader(lines, delimiter=delimiter, strict=True)
-    try:
-        header = next(reader)
-    except StopIteration:
-        raise InputError(f"{name} is empty: no header row") from None
-    except csv.Error as e:
-        raise InputError(f"{name}: malformed CSV header (line 1): {e}") from e
-    except UnicodeDecodeError as e:
-        raise InputError(f"{name} is not valid {f.encoding} text in its header: {e.reason}; pass --encoding") from e
-    if header:
-        header[0] = header[0].lstrip("\ufeff")
-    if not any(h.strip() for h in header):
-        raise InputError(f"{name}: the first line is empty; it must be the header (the column names)")
-    dupes = sorted({h for h in header if header.count(h) > 1})
-    if dupes:
-        raise InputError(f"{name}: duplicate column names in the header: {dupes}")
+    header = _csv_header(reader, f, name)
 
     def records() -> Iterator[Record]:
         while True:
@@ -504,7 +491,7 @@ def _open_csv(f: IO[str], name: str, delimiter: str) -> Table:
                 continue
             if not fields:  # a blank line is no row
                 continue
-            values = dict(zip(header, fields))
+            values = dict(zip(header, fields, strict=False))
             if len(fields) == len(header):
                 yield Record(line, values)
             else:
@@ -516,12 +503,34 @@ def _open_csv(f: IO[str], name: str, delimiter: str) -> Table:
     return Table(name, "csv", header, records(), delimiter=delimiter)
 
 
+def _csv_header(reader: Iterator[list[str]], f: TextIO, name: str) -> list[str]:
+    """The CSV's first record, checked to be a header: not empty, no column name twice."""
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise InputError(f"{name} is empty: no header row") from None
+    except csv.Error as e:
+        raise InputError(f"{name}: malformed CSV header (line 1): {e}") from e
+    except UnicodeDecodeError as e:
+        raise InputError(f"{name} is not valid {f.encoding} text in its header: {e.reason}; pass --encoding") from e
+    if header:
+        header[0] = header[0].lstrip("\ufeff")
+    if not any(h.strip() for h in header):
+        raise InputError(f"{name}: the first line is empty; it must be the header (the column names)")
+    dupes = sorted({h for h in header if header.count(h) > 1})
+    if dupes:
+        raise InputError(f"{name}: duplicate column names in the header: {dupes}")
+    return header
+
+
 def _csv_error(e: csv.Error, line: int, last: int, lines: _Lines, name: str) -> Record:
     """A row error for a CSV record the csv module could not parse, when reading can go on
     safely from the next line; else :class:`InputError`."""
     message = str(e)
     if "end of data" in message:
-        raise InputError(f"{name}: malformed CSV: the quoted field opened on line {line} is never closed; nothing was written")
+        raise InputError(
+            f"{name}: malformed CSV: the quoted field opened on line {line} is never closed; nothing was written"
+        )
     if lines.quotes % 2:
         # A quote is left open: the lines after this one may belong to the broken field, so
         # no row boundary can be trusted any more.
@@ -535,7 +544,7 @@ def _csv_error(e: csv.Error, line: int, last: int, lines: _Lines, name: str) -> 
     return Record(line, {}, f"malformed CSV: {what}; the row could not be read: {preview!r}")
 
 
-def _open_jsonl(f: IO[str], name: str, note: Callable[[str], None]) -> Table:
+def _open_jsonl(f: TextIO, name: str, note: Callable[[str], None]) -> Table:
     said_nan = False
 
     def records() -> Iterator[Record]:
@@ -548,7 +557,9 @@ def _open_jsonl(f: IO[str], name: str, note: Callable[[str], None]) -> Table:
             except StopIteration:
                 return
             except UnicodeDecodeError as e:
-                raise InputError(f"{name} is not valid {f.encoding} text at line {n + 1}: {e.reason}; pass --encoding") from e
+                raise InputError(
+                    f"{name} is not valid {f.encoding} text at line {n + 1}: {e.reason}; pass --encoding"
+                ) from e
             n += 1
             if n == 1:
                 line = line.lstrip("\ufeff")
@@ -586,27 +597,16 @@ def _open_xlsx(source: Any, name: str, sheet: str | None) -> Table:
 
     try:
         book = openpyxl.load_workbook(source, read_only=True, data_only=True)
-    except Exception as e:  # noqa: BLE001 - zip, XML and openpyxl errors alike mean "not a workbook"
+    except Exception as e:  # zip, XML and openpyxl errors alike mean "not a workbook"
         raise InputError(f"cannot read {name} as an Excel workbook ({type(e).__name__}: {e})") from e
     try:
-        names = book.sheetnames
-        if sheet is None:
-            if not names:
-                raise InputError(f"{name}: the workbook has no sheet")
-            chosen = names[0]
-        else:
-            chosen = sheet if sheet in names else match_column(sheet, names)
-            if chosen is None:
-                hint = similar_column(sheet, names)
-                raise InputError(
-                    f"{name}: no sheet {sheet!r}; " + (f"did you mean {hint!r}? " if hint else "") + f"sheets are {names}"
-                )
+        chosen = _choose_sheet(book.sheetnames, sheet, name)
         ws = book[chosen]
         ws.reset_dimensions()  # trust the cells, not a dimension record that may be wrong
         rows = ws.iter_rows(values_only=True)
         try:
             first = next(rows, None)
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             raise InputError(f"cannot read sheet {chosen!r} of {name} ({type(e).__name__}: {e})") from e
     except BaseException:
         book.close()
@@ -629,8 +629,10 @@ def _open_xlsx(source: Any, name: str, sheet: str | None) -> Table:
                 cells = next(rows)
             except StopIteration:
                 return
-            except Exception as e:  # noqa: BLE001
-                raise InputError(f"cannot read row {n + 1} of sheet {chosen!r} in {name} ({type(e).__name__}: {e})") from e
+            except Exception as e:
+                raise InputError(
+                    f"cannot read row {n + 1} of sheet {chosen!r} in {name} ({type(e).__name__}: {e})"
+                ) from e
             n += 1
             fields = [_cell_text(v) for v in cells]
             while len(fields) > len(header) and not fields[-1]:
@@ -638,7 +640,7 @@ def _open_xlsx(source: Any, name: str, sheet: str | None) -> Table:
             if not any(fields):
                 continue
             fields += [""] * (len(header) - len(fields))  # empty cells at a row's end are not stored
-            values = dict(zip(header, fields))
+            values = dict(zip(header, fields, strict=False))
             if len(fields) > len(header):
                 extra = json.dumps(fields[len(header):], ensure_ascii=False)
                 yield Record(n, values, f"cells beyond the header's {len(header)} columns: {extra}")
@@ -646,6 +648,21 @@ def _open_xlsx(source: Any, name: str, sheet: str | None) -> Table:
                 yield Record(n, values)
 
     return Table(name, "xlsx", header, records(), sheet=chosen, unit="row", _closers=[book.close])
+
+
+def _choose_sheet(names: list[str], sheet: str | None, name: str) -> str:
+    """The sheet to read: the one asked for (matched as a column name is), else the first."""
+    if sheet is None:
+        if not names:
+            raise InputError(f"{name}: the workbook has no sheet")
+        return names[0]
+    chosen = sheet if sheet in names else match_column(sheet, names)
+    if chosen is None:
+        hint = similar_column(sheet, names)
+        raise InputError(
+            f"{name}: no sheet {sheet!r}; " + (f"did you mean {hint!r}? " if hint else "") + f"sheets are {names}"
+        )
+    return chosen
 
 
 def _cell_text(value: Any) -> str:
@@ -729,7 +746,7 @@ class _Target:
             raise OutputError(f"{p} is a folder; give a file name for the output, e.g. {p / 'scored.csv'}")
         if p.exists() and not p.is_file():  # /dev/null, /dev/full, a named pipe: no rename over it
             try:
-                self.file = open(p, "wb")
+                self.file = open(p, "wb")  # noqa: SIM115 - kept open until commit() or abort()
             except OSError as e:
                 raise OutputError(f"cannot write {p}: {_reason(e)}") from e
             return
@@ -768,7 +785,9 @@ class _Target:
             if self.stdout:  # spooled
                 out = getattr(sys.stdout, "buffer", None)
                 if out is None:
-                    raise OutputError("standard output takes text only here; write the workbook to a file (-o NAME.xlsx)")
+                    raise OutputError(
+                        "standard output takes text only here; write the workbook to a file (-o NAME.xlsx)"
+                    )
                 with open(self.tmp, "rb") as spool:
                     while chunk := spool.read(1 << 20):
                         out.write(chunk)
@@ -787,10 +806,8 @@ class _Target:
 
     def abort(self) -> None:
         """Let go of the file and remove the temporary one, if any."""
-        try:
+        with contextlib.suppress(OSError, ValueError):
             self.release()
-        except (OSError, ValueError):
-            pass
         if self.tmp is not None:
             Path(self.tmp).unlink(missing_ok=True)
             self.tmp = None
@@ -806,7 +823,7 @@ class _OutputFailure:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, kind: Any, e: Any, tb: Any) -> bool:
+    def __exit__(self, kind: Any, e: Any, tb: Any) -> Literal[False]:
         if isinstance(e, OSError) and not isinstance(e, (BrokenPipeError, OutputError)):
             raise OutputError(f"cannot write {self.name}: {_reason(e)}") from e
         return False
@@ -842,10 +859,8 @@ class TableWriter:
 
     def abort(self) -> None:
         self.done = True
-        try:
+        with contextlib.suppress(Exception):  # the output is thrown away anyway
             self._finish()
-        except Exception:  # noqa: BLE001 - the output is thrown away anyway
-            pass
         self.target.abort()
 
     def __enter__(self) -> TableWriter:
@@ -883,7 +898,7 @@ def _cell(value: Any) -> str:
 class _TextWriter(TableWriter):
     def __init__(self, target: _Target, bom: bool) -> None:
         super().__init__(target)
-        self.out: IO[str]
+        self.out: TextIO
         if target.file is None:
             self.out = sys.stdout
         else:
@@ -901,7 +916,7 @@ class _TextWriter(TableWriter):
             out.flush()
         elif self.target.borrowed:
             out.flush()
-            out.detach()  # standard output stays open for what follows
+            cast(io.TextIOWrapper, out).detach()  # standard output stays open for what follows
             self.target.release()
         else:
             out.close()  # closes the target's file too
@@ -981,7 +996,9 @@ class _XlsxWriter(TableWriter):
 
     def write(self, row: Mapping[str, Any]) -> None:
         if self.rows + 2 > XLSX_MAX_ROWS:
-            raise OutputError(f"{self.name}: more than {XLSX_MAX_ROWS - 1:,} rows do not fit in an Excel sheet; write CSV")
+            raise OutputError(
+                f"{self.name}: more than {XLSX_MAX_ROWS - 1:,} rows do not fit in an Excel sheet; write CSV"
+            )
         self.sheet.append([self._value(row.get(c)) for c in self.columns])
         self.rows += 1
 

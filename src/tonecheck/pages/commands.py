@@ -73,7 +73,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         return _error(str(e))
     except OSError as e:
         return _error(f"cannot write {output}: {e.strerror or e}")
-    print(f"tonecheck: rapport de {stats.rows:,} brouillons écrit dans {stats.path} ({_size(stats.bytes)}, {stats.seconds:.1f} s)", file=sys.stderr)
+    print(f"tonecheck: rapport de {stats.rows:,} brouillons écrit dans {stats.path} "
+          f"({_size(stats.bytes)}, {stats.seconds:.1f} s)", file=sys.stderr)
     return EXIT_OK
 
 

@@ -18,11 +18,15 @@ LABEL_GUIDE: tuple[dict[str, Any], ...] = (
         "colour": "#c62828",
         "short": "à ne pas publier tel quel : blesserait ou choquerait les personnes qui vivent la crise",
         "rules": [
-            "exploite la crise pour vendre : mots de la crise comme accroche marketing (« code CONFINEMENT20 », « soldes spécial canicule »), peur utilisée pour vendre, jeu sur la rareté de produits essentiels ;",
-            "encourage ce que la crise interdit ou rend dangereux : rassemblements ou voyages pendant un confinement, sortir pendant une alerte inondation ou tempête, barbecue malgré l'interdiction ;",
+            ("exploite la crise pour vendre : mots de la crise comme accroche marketing (« code CONFINEMENT20 », « "
+             "soldes spécial canicule »), peur utilisée pour vendre, jeu sur la rareté de produits essentiels ;"),
+            ("encourage ce que la crise interdit ou rend dangereux : rassemblements ou voyages pendant un "
+             "confinement, sortir pendant une alerte inondation ou tempête, barbecue malgré l'interdiction ;"),
             "se moque ou minimise : victimes, soignants, morts ou la crise elle-même ;",
-            "affiche ses privilèges comme enviables pendant que d'autres souffrent (« confinée dans ma villa avec piscine ») ;",
-            "fausses allégations de santé ou de sécurité liées à la crise (« notre huile essentielle protège du virus »).",
+            ("affiche ses privilèges comme enviables pendant que d'autres souffrent (« confinée dans ma villa avec "
+             "piscine ») ;"),
+            ("fausses allégations de santé ou de sécurité liées à la crise (« notre huile essentielle protège du "
+             "virus »)."),
         ],
         "examples": [
             "Restez chez vous et profitez de -30 % avec le code RESTEZCHEZVOUS",
@@ -35,7 +39,8 @@ LABEL_GUIDE: tuple[dict[str, Any], ...] = (
         "colour": "#1565c0",
         "short": "protège : conseils de santé ou de sécurité, consignes officielles relayées, mise en garde",
         "rules": [
-            "dit quoi faire ou éviter (« restez chez vous », « lavez-vous les mains », « ne traversez pas une route inondée », « vérifiez vos sources ») ;",
+            ("dit quoi faire ou éviter (« restez chez vous », « lavez-vous les mains », « ne traversez pas une route "
+             "inondée », « vérifiez vos sources ») ;"),
             "une marque qui donne ces conseils avec au plus une signature discrète reste preventive.",
         ],
         "examples": [
@@ -49,7 +54,8 @@ LABEL_GUIDE: tuple[dict[str, Any], ...] = (
         "short": "exprime la solidarité : remerciements, encouragements, empathie, aide concrète sans vente",
         "rules": [
             "remercie ou encourage (soignants, pompiers, caissiers, victimes), exprime de l'empathie ;",
-            "aide concrète sans vente : dons, services gratuits, bénévolat, cagnotte relayée, soutien aux petits commerces ;",
+            ("aide concrète sans vente : dons, services gratuits, bénévolat, cagnotte relayée, soutien aux petits "
+             "commerces ;"),
             "« 100 % des ventes reversées aux soignants » est supportive : le don est le but.",
         ],
         "examples": [
@@ -62,8 +68,10 @@ LABEL_GUIDE: tuple[dict[str, Any], ...] = (
         "colour": "#ef6c00",
         "short": "vend ou fait la publicité d'un produit, service, événement ou contenu, adapté à la crise ou non",
         "rules": [
-            "lancements, remises, codes promo, jeux-concours, « lien en bio », liens affiliés, collaborations, nouvelle vidéo ;",
-            "une promotion adaptée avec respect à la crise (e-shop ouvert, livraison sans contact, sans jeu de mots sur la crise, sans pression) reste promotional ;",
+            ("lancements, remises, codes promo, jeux-concours, « lien en bio », liens affiliés, collaborations, "
+             "nouvelle vidéo ;"),
+            ("une promotion adaptée avec respect à la crise (e-shop ouvert, livraison sans contact, sans jeu de mots "
+             "sur la crise, sans pression) reste promotional ;"),
             "une vente sans mot de la crise ni comportement risqué n'est pas tone-deaf : elle est promotional.",
         ],
         "examples": [
@@ -77,7 +85,8 @@ LABEL_GUIDE: tuple[dict[str, Any], ...] = (
 REASONS: dict[str, str] = {
     "unsure": "incertain : aucune étiquette ne se détache nettement",
     "close-call": "serré : les deux étiquettes les plus probables sont proches",
-    "out-of-scope": "hors champ : ressemble à un post hors des quatre classes (actualité, discussion, question, blague…)",
+    "out-of-scope": ("hors champ : ressemble à un post hors des quatre classes (actualité, discussion, question, "
+                     "blague…)"),
     "not-french": "pas en français : le modèle ne lit que le français",
     "no-words": "aucun mot reconnu par le modèle",
     "error": "non évalué : le texte est vide, trop long ou illisible",

@@ -56,7 +56,7 @@ def _umask() -> int:
 
 
 def _asset(name: str) -> str:
-    return resources.files("tonecheck.pages").joinpath("static", name).read_text(encoding="utf-8")
+    return resources.files("tonecheck.pages").joinpath("static").joinpath(name).read_text(encoding="utf-8")
 
 
 def rows_from_assessments(
@@ -67,9 +67,11 @@ def rows_from_assessments(
     ``columns``, one mapping per text, holds each row's own columns (id, date, channel…).
     """
     rows = []
-    for k, (text, result) in enumerate(zip(texts, results)):
+    for k, (text, result) in enumerate(zip(texts, results, strict=True)):
         rec = result.to_record()
-        scores = None if rec["label"] is None else tuple(round(rec[f"score_{lab.replace('-', '_')}"], 4) for lab in LABELS)
+        scores = (
+            None if rec["label"] is None else tuple(round(rec[f"score_{lab.replace('-', '_')}"], 4) for lab in LABELS)
+        )
         own = {str(key): "" if v is None else str(v) for key, v in (columns[k] if columns else {}).items()}
         rows.append(
             ScoredRow(
@@ -127,14 +129,17 @@ def _num(n: int) -> str:
     return f"{n:,}".replace(",", "\u202f")
 
 
-def _label_chart(counts: Counter, total: int) -> str:
+def _label_chart(counts: Counter[str | None], total: int) -> str:
     e = html.escape
     items = [(lab, counts.get(lab, 0), _COLOURS[lab]) for lab in _GUIDE_ORDER]
     if counts.get(None):
         items.append(("non évalué", counts[None], _ERROR_COLOUR))
     top = max((n for _, n, _ in items), default=0) or 1
     row_h, width, name_w, bar_w = 26, 300, 92, 128
-    parts = [f'<svg class="chart" viewBox="0 0 {width} {row_h * len(items) + 4}" role="img" aria-label="Répartition des étiquettes">']
+    parts = [
+        f'<svg class="chart" viewBox="0 0 {width} {row_h * len(items) + 4}" role="img" '
+        'aria-label="Répartition des étiquettes">'
+    ]
     for k, (lab, n, colour) in enumerate(items):
         y = k * row_h + 4
         w = max(1.0, bar_w * n / top) if n else 0
@@ -155,7 +160,7 @@ def _label_chart(counts: Counter, total: int) -> str:
 def _confidence_chart(rows: Sequence[ScoredRow], review_threshold: float | None) -> str:
     """Histogram of the top probability (0.2 to 1.0, bins of 0.1), stacked by label."""
     e = html.escape
-    bins = [Counter() for _ in range(8)]
+    bins: list[Counter[str]] = [Counter() for _ in range(8)]
     for r in rows:
         if r.scores is None or r.label is None:
             continue
@@ -168,7 +173,7 @@ def _confidence_chart(rows: Sequence[ScoredRow], review_threshold: float | None)
     parts = [f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="Distribution de la confiance">']
     for k, b in enumerate(bins):
         x = left + k * bw
-        y = height - bottom
+        y: float = height - bottom
         total = sum(b.values())
         for lab in _GUIDE_ORDER:
             n = b.get(lab, 0)
@@ -181,16 +186,22 @@ def _confidence_chart(rows: Sequence[ScoredRow], review_threshold: float | None)
                 f"<title>{e(lab)} : {_num(n)} entre {20 + 10 * k} et {30 + 10 * k} %</title></rect>"
             )
         if total:
-            parts.append(f'<text x="{x + bw / 2:.1f}" y="{y - 3:.1f}" text-anchor="middle" font-size="10">{_num(total)}</text>')
+            parts.append(
+                f'<text x="{x + bw / 2:.1f}" y="{y - 3:.1f}" text-anchor="middle" font-size="10">{_num(total)}</text>'
+            )
     for k in range(0, 9, 2):
         x = left + k * bw
         parts.append(f'<text x="{x:.1f}" y="{height - 6}" text-anchor="middle" font-size="10">{20 + 10 * k} %</text>')
-    parts.append(f'<line x1="{left}" x2="{width - left}" y1="{height - bottom}" y2="{height - bottom}" stroke="#8c959f"/>')
+    parts.append(
+        f'<line x1="{left}" x2="{width - left}" y1="{height - bottom}" y2="{height - bottom}" stroke="#8c959f"/>'
+    )
     if review_threshold is not None and 0.2 <= review_threshold <= 1.0:
         x = left + (review_threshold - 0.2) * 10 * bw
         parts.append(
-            f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top_pad - 4}" y2="{height - bottom}" stroke="#9a6700" stroke-dasharray="4 3"/>'
-            f'<text x="{x + 4:.1f}" y="{top_pad + 4}" font-size="10" fill="#9a6700">seuil « unsure » {round(100 * review_threshold)} %</text>'
+            f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top_pad - 4}" y2="{height - bottom}" stroke="#9a6700" '
+            'stroke-dasharray="4 3"/>'
+            f'<text x="{x + 4:.1f}" y="{top_pad + 4}" font-size="10" fill="#9a6700">'
+            f"seuil « unsure » {round(100 * review_threshold)} %</text>"
         )
     parts.append("</svg>")
     return "".join(parts)
@@ -202,7 +213,7 @@ def _summary(rows: Sequence[ScoredRow], metadata: Mapping[str, Any] | None) -> s
     labels = Counter(r.label for r in rows)
     review = sum(1 for r in rows if r.needs_review and r.label is not None)
     errors = labels.get(None, 0)
-    reasons: Counter = Counter()
+    reasons: Counter[str] = Counter()
     for r in rows:
         if r.label is None:
             reasons["error"] += 1
@@ -232,7 +243,8 @@ def _summary(rows: Sequence[ScoredRow], metadata: Mapping[str, Any] | None) -> s
         f'<div class="panel"><h3>En bref</h3><div class="figures">{"".join(figures)}</div>'
         f'<p class="muted small">Un brouillon peut être à revoir pour plusieurs raisons ; '
         f"les brouillons tone-deaf et à revoir sont en tête de liste.</p></div>"
-        f'<div class="panel"><h3>Étiquettes <span class="small">(cliquer pour filtrer)</span></h3>{_label_chart(labels, total)}</div>'
+        f'<div class="panel"><h3>Étiquettes <span class="small">(cliquer pour filtrer)</span></h3>'
+        f"{_label_chart(labels, total)}</div>"
         f'<div class="panel"><h3>Pourquoi à revoir</h3><table class="reasons-table">{reason_rows}</table></div>'
         f'<div class="panel"><h3>Confiance de l\'étiquette retenue <span class="small">({e(conf_note)})</span></h3>'
         f"{_confidence_chart(rows, threshold if isinstance(threshold, (int, float)) else None)}</div>"
@@ -269,7 +281,8 @@ def render_report(
     label_options += '<option value="error">non évalué (erreur)</option>'
     reason_options = "".join(f'<option value="{e(k)}">{e(k)}</option>' for k in REASONS)
     column_sorts = "".join(
-        f'<option value="col:{k}:asc">{e(c)} (croissant)</option><option value="col:{k}:desc">{e(c)} (décroissant)</option>'
+        f'<option value="col:{k}:asc">{e(c)} (croissant)</option>'
+        f'<option value="col:{k}:desc">{e(c)} (décroissant)</option>'
         for k, c in enumerate(columns)
     )
     fills = {

@@ -79,7 +79,7 @@ def read_scored(
     """
     fmt = scored_format(path, fmt)
     try:
-        f = open(path, encoding="utf-8-sig", newline="")
+        f = open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115 - `with f` below; open errors apart
     except OSError as e:
         raise ScoredFileError(f"cannot read {path}: {e.strerror or e}") from e
     try:
@@ -135,7 +135,7 @@ def _read_csv(f: IO[str], text_column: str, path: str) -> tuple[list[str], list[
                 raise ScoredFileError(f"{path}: malformed CSV at line {reader.line_num}: {e}") from e
             if not fields:
                 continue
-            values = dict(zip(header, fields))
+            values = dict(zip(header, fields, strict=False))
             rows.append(_row(reader.line_num, values, names, text_column, own))
         return own, rows
     finally:
@@ -195,7 +195,9 @@ def _cell(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def _row(line: int, values: dict[str, Any], names: dict[str, str], text_column: str, own: list[str] | None) -> ScoredRow:
+def _row(
+    line: int, values: dict[str, Any], names: dict[str, str], text_column: str, own: list[str] | None
+) -> ScoredRow:
     text = _cell(values.get(text_column))
     error = _cell(values.get(names["error"]))
     label = _cell(values.get(names["label"])) or None

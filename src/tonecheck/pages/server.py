@@ -37,7 +37,9 @@ from tonecheck import (
 from tonecheck.labels import LABELS
 from tonecheck.pages.guide import LABEL_GUIDE, guide_html, page_texts
 
-__all__ = ["create_app", "serve", "MAX_BATCH_ITEMS", "MAX_BODY_BYTES", "MAX_BATCH_BODY_BYTES", "bind_socket", "page_url"]
+__all__ = [
+    "create_app", "serve", "MAX_BATCH_ITEMS", "MAX_BODY_BYTES", "MAX_BATCH_BODY_BYTES", "bind_socket", "page_url",
+]
 
 #: Most texts in one ``POST /v1/assess-batch``.
 MAX_BATCH_ITEMS = 1_000
@@ -50,13 +52,17 @@ MAX_BATCH_BODY_BYTES = 4 * 1024 * 1024
 #: Texts up to this many characters are assessed on the event loop (a few ms at most).
 _INLINE_CHARS = 2_000
 _BODY_LIMITS = {"/v1/assess": MAX_BODY_BYTES, "/v1/assess-batch": MAX_BATCH_BODY_BYTES}
-_ASSETS = {"common.css": "text/css", "live.css": "text/css", "common.js": "text/javascript", "live.js": "text/javascript"}
+_ASSETS = {
+    "common.css": "text/css", "live.css": "text/css", "common.js": "text/javascript", "live.js": "text/javascript",
+}
 _PAGE_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; "
     "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
 _MARKER = re.compile("@@[A-Z_]+@@")
-_JSON_TYPES = {dict: "object", list: "array", str: "string", bool: "boolean", int: "number", float: "number", type(None): "null"}
+_JSON_TYPES = {
+    dict: "object", list: "array", str: "string", bool: "boolean", int: "number", float: "number", type(None): "null",
+}
 
 LabelName = Literal["supportive", "promotional", "tone-deaf", "preventive"]
 
@@ -190,7 +196,8 @@ class _Guard:
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         if self.allowed_hosts is not None and _host_name(headers.get("host", "")) not in self.allowed_hosts:
-            await _problem(send, 400, f"unknown Host header {headers.get('host', '')!r}: this server answers on its own address only")
+            host = headers.get("host", "")
+            await _problem(send, 400, f"unknown Host header {host!r}: this server answers on its own address only")
             return
         limit = _BODY_LIMITS.get(scope["path"])
         if limit is not None and scope["method"] == "POST":
@@ -198,7 +205,9 @@ class _Guard:
             if ctype is None:  # e.g. a hand-written client: read the body as JSON all the same
                 scope = dict(scope, headers=[*scope["headers"], (b"content-type", b"application/json")])
             elif not re.match(r"\s*application/([\w.+-]*\+)?json\s*(;|$)", ctype, re.I):
-                await _problem(send, 415, f"the body must be JSON sent as Content-Type: application/json, not {ctype!r}")
+                await _problem(
+                    send, 415, f"the body must be JSON sent as Content-Type: application/json, not {ctype!r}"
+                )
                 return
             declared = headers.get("content-length")
             if declared is not None and declared.isdigit() and int(declared) > limit:
@@ -231,7 +240,7 @@ def _limited(receive: Any, limit: int, path: str) -> Any:
 
     async def limited_receive() -> dict[str, Any]:
         nonlocal received
-        message = await receive()
+        message: dict[str, Any] = await receive()
         if message["type"] == "http.request":
             received += len(message.get("body", b""))
             if received > limit:
@@ -253,17 +262,20 @@ async def _problem(send: Any, status: int, detail: str) -> None:
 
 
 def _asset(name: str) -> str:
-    return resources.files("tonecheck.pages").joinpath("static", name).read_text(encoding="utf-8")
+    return resources.files("tonecheck.pages").joinpath("static").joinpath(name).read_text(encoding="utf-8")
 
 
 def _page() -> str:
     examples = [x for item in LABEL_GUIDE for x in item["examples"][:1]]
     buttons = "".join(
-        f'<button type="button" class="example" data-example="{html.escape(x)}">{html.escape(x)}</button>' for x in examples
+        f'<button type="button" class="example" data-example="{html.escape(x)}">{html.escape(x)}</button>'
+        for x in examples
     )
     fills = {
         "@@GUIDE@@": guide_html(),
-        "@@TEXTS@@": json.dumps({**page_texts(), "max_text_length": MAX_TEXT_LENGTH}, ensure_ascii=False).replace("<", "\\u003c"),
+        "@@TEXTS@@": json.dumps(
+            {**page_texts(), "max_text_length": MAX_TEXT_LENGTH}, ensure_ascii=False
+        ).replace("<", "\\u003c"),
         "@@EXAMPLES@@": buttons,
         "@@VERSION@@": html.escape(__version__),
         "@@MAX@@": f"{MAX_TEXT_LENGTH:,}".replace(",", "\u202f"),
@@ -330,7 +342,9 @@ def create_app(model: Model | None = None, *, allowed_hosts: set[str] | None = N
             result = await run_in_threadpool(assess, text, model=loaded)
         return _JSON(_result(result))  # already the AssessResponse shape: no second validation
 
-    @app.post("/v1/assess-batch", response_model=AssessBatchResponse, responses=_PROBLEMS, summary="Assess up to 1,000 drafts")
+    @app.post(
+        "/v1/assess-batch", response_model=AssessBatchResponse, responses=_PROBLEMS, summary="Assess up to 1,000 drafts"
+    )
     def assess_batch(body: AssessBatchRequest) -> Response:
         if not body.texts:
             raise HTTPException(422, "texts is empty: send 1 to 1,000 strings")
@@ -348,7 +362,7 @@ def create_app(model: Model | None = None, *, allowed_hosts: set[str] | None = N
 
     @app.get("/v1/model", response_model=ModelInfo, summary="The model served: versions, labels, thresholds")
     def model_info() -> dict[str, Any]:
-        trained = meta.get("trained_on") if isinstance(meta.get("trained_on"), dict) else {}
+        trained: dict[str, Any] = meta["trained_on"] if isinstance(meta.get("trained_on"), dict) else {}
         return {
             "tonecheck": __version__,
             "versions": {str(k): str(v) for k, v in (meta.get("versions") or {}).items()},
@@ -370,7 +384,9 @@ def create_app(model: Model | None = None, *, allowed_hosts: set[str] | None = N
     def asset(name: str) -> Response:
         if name not in assets:
             raise HTTPException(404, f"no asset {name!r}")
-        return Response(assets[name], media_type=f"{_ASSETS[name]}; charset=utf-8", headers={"Cache-Control": "no-cache"})
+        return Response(
+            assets[name], media_type=f"{_ASSETS[name]}; charset=utf-8", headers={"Cache-Control": "no-cache"}
+        )
 
     hosts = None if allowed_hosts is None else frozenset(h.lower() for h in allowed_hosts)
     app.add_middleware(_Guard, allowed_hosts=hosts)

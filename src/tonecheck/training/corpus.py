@@ -158,7 +158,8 @@ def read_posts(
             source=f"{path}:{lines[i]}",
             group=r.get("pair_id") or "",
             meta={"origin": "authored",
-                  **{k: v for k, v in r.items() if k not in ("text", "label", "split") and isinstance(k, str) and v is not None},
+                  **{k: v for k, v in r.items()
+                     if k not in ("text", "label", "split") and isinstance(k, str) and v is not None},
                   **({"extra_fields": "yes"} if None in r else {})},
         )
         for i, r in enumerate(rows)
@@ -256,7 +257,9 @@ def data_hash(posts: Iterable[Post]) -> str:
     return h.hexdigest()
 
 
-def near_duplicates(texts: Sequence[str], groups: Sequence[str], *, threshold: float = 0.85) -> list[tuple[int, int, float]]:
+def near_duplicates(
+    texts: Sequence[str], groups: Sequence[str], *, threshold: float = 0.85
+) -> list[tuple[int, int, float]]:
     """Pairs of texts whose character 3–5-gram TF-IDF cosine is at least ``threshold``.
 
     Pairs inside one declared group (a contrast pair, same non-empty ``groups`` value) are
@@ -267,7 +270,7 @@ def near_duplicates(texts: Sequence[str], groups: Sequence[str], *, threshold: f
     X = TfidfVectorizer(analyzer="char", ngram_range=(3, 5), lowercase=True).fit_transform(list(texts))
     S = (X @ X.T).tocoo()
     out = []
-    for i, j, v in zip(S.row.tolist(), S.col.tolist(), S.data.tolist()):
+    for i, j, v in zip(S.row.tolist(), S.col.tolist(), S.data.tolist(), strict=True):
         if i < j and v >= threshold and not (groups[i] and groups[i] == groups[j]):
             out.append((i, j, v))
     return out

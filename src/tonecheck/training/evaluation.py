@@ -42,7 +42,7 @@ def predict_posts(texts: Sequence[str], model: Any = None) -> tuple[np.ndarray, 
 def format_confusion(confusion: Sequence[Sequence[int]]) -> str:
     short = [lab[:10] for lab in LABELS]
     lines = ["  true \\ predicted  " + " ".join(f"{s:>11}" for s in short)]
-    for lab, row in zip(LABELS, confusion):
+    for lab, row in zip(LABELS, confusion, strict=True):
         lines.append(f"  {lab:<17}" + " ".join(f"{v:>11}" for v in row))
     return "\n".join(lines)
 
@@ -62,7 +62,8 @@ def evaluate_file(args: argparse.Namespace) -> int:
         )
     bad = [i + 2 for i, r in enumerate(rows) if r[args.label_column] not in (*LABELS, OUT_OF_SCOPE)]
     if bad:
-        raise TrainingDataError(f"{args.data}: unknown labels on rows {bad[:20]} (allowed: {', '.join((*LABELS, OUT_OF_SCOPE))})")
+        allowed = ", ".join((*LABELS, OUT_OF_SCOPE))
+        raise TrainingDataError(f"{args.data}: unknown labels on rows {bad[:20]} (allowed: {allowed})")
     rows = [r for r in rows if (r[args.text_column] or "").strip()]
     split = getattr(args, "split", "test")
     if split != "all" and "split" in rows[0]:

@@ -16,6 +16,7 @@ predictions run. Reading a text (normalisation, tokens, cue words) lives in
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -75,7 +76,7 @@ def given_terms(doc: Any) -> Any:
     return doc
 
 
-class TextFeaturizer(TransformerMixin, BaseEstimator):
+class TextFeaturizer(TransformerMixin, BaseEstimator):  # type: ignore[misc]  # scikit-learn has no types
     """Texts to a sparse matrix: TF-IDF word n-grams, character n-grams and cue features.
 
     Parameters
@@ -153,7 +154,7 @@ class TextFeaturizer(TransformerMixin, BaseEstimator):
     def _ngrams(self, terms: Sequence[str]) -> list[str]:
         grams = list(terms)
         if self.word_ngrams >= 2:
-            grams.extend(f"{a} {b}" for a, b in zip(terms, terms[1:]))
+            grams.extend(f"{a} {b}" for a, b in itertools.pairwise(terms))
         return grams
 
     # -- scikit-learn API ----------------------------------------------------------------
@@ -246,7 +247,7 @@ class TextFeaturizer(TransformerMixin, BaseEstimator):
                 state[name].vocabulary_ = {w: i for i, w in enumerate(words.tolist())}
         table = state.get("lemma_table_")
         if isinstance(table, np.ndarray):
-            state["lemma_table_"] = dict(zip(table[0].tolist(), table[1].tolist()))
+            state["lemma_table_"] = dict(zip(table[0].tolist(), table[1].tolist(), strict=True))
         self.__dict__.update(state)
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:

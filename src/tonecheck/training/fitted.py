@@ -92,7 +92,8 @@ class FittedModel:
         else:
             proba = np.asarray(clf.predict_proba(X), dtype=np.float64)
         proba = proba[:, self._order()]
-        return proba / proba.sum(axis=1, keepdims=True)
+        normalised: np.ndarray = proba / proba.sum(axis=1, keepdims=True)
+        return normalised
 
     def scope_proba(self, X: Any) -> np.ndarray:
         """Probability that each post fits one of the four labels at all."""
@@ -117,7 +118,7 @@ class FittedModel:
         the mean of all rows, so a weight says how much a feature favours one label over
         the others.
         """
-        cached = self.__dict__.get("_weights")
+        cached: np.ndarray | None = self.__dict__.get("_weights")
         if cached is not None:
             return cached
         clf = self.classifier

@@ -10,13 +10,14 @@ Needs the ``reports`` extra (matplotlib); never imported by ``tonecheck`` itself
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -29,6 +30,9 @@ from tonecheck.training.train import (
     fit_model,
     load_training_posts,
 )
+
+if TYPE_CHECKING:
+    from tonecheck.runtime import Model
 
 __all__ = ["CANDIDATES", "write_report"]
 
@@ -101,10 +105,10 @@ def _evaluate_candidate(cand: Candidate, posts: Sequence[Post], lemma_table: dic
             train = crisis != c
             if not held.any():
                 continue
-            model = fit_model([p for p, k in zip(posts, train) if k], cfg,
-                              analyses=[a for a, k in zip(analyses, train) if k], lemma_table=lemma_table,
+            model = fit_model([p for p, k in zip(posts, train, strict=True) if k], cfg,
+                              analyses=[a for a, k in zip(analyses, train, strict=True) if k], lemma_table=lemma_table,
                               with_scope=False, special_cases=cases)
-            X = model.featurizer.transform_analyses([a for a, k in zip(analyses, held) if k])
+            X = model.featurizer.transform_analyses([a for a, k in zip(analyses, held, strict=True) if k])
             row["loco"][c] = _in_scope_f1(y[held], model.predict_proba(X))
         vals = list(row["loco"].values())
         row["loco_mean"] = float(np.mean(vals))
@@ -117,7 +121,7 @@ def _evaluate_candidate(cand: Candidate, posts: Sequence[Post], lemma_table: dic
     texts = [p.text for p in posts[:3000]]
     model.featurizer.transform(["Bonjour à tous"])  # builds the compact tokenizer once
     reader = model.featurizer.reader()
-    (tokenize_plain if cfg.tokenizer == "plain" else reader).cache_clear()  # type: ignore[union-attr]
+    (tokenize_plain if cfg.tokenizer == "plain" else reader).cache_clear()
     model.featurizer.space().clear_cache()
     t1 = time.perf_counter()
     model.predict_proba(model.featurizer.transform(texts))
@@ -137,7 +141,10 @@ def _selection_score(row: dict[str, Any]) -> float:
 
     Only defined with real posts: without them (NaN) no candidate is recommended, since
     authored posts flatter every model (and a NaN once made max() pick the worst)."""
-    return 0.4 * row["real_cv_f1"] + 0.4 * row.get("loco_mean", row["authored_cv_f1"]) + 0.2 * row["tone_deaf_recall"]
+    score: float = (
+        0.4 * row["real_cv_f1"] + 0.4 * row.get("loco_mean", row["authored_cv_f1"]) + 0.2 * row["tone_deaf_recall"]
+    )
+    return score
 
 
 def _recommendable(rows: list[dict[str, Any]]) -> bool:
@@ -160,7 +167,7 @@ def _plots(out: Path, confusion: np.ndarray, conf: np.ndarray, correct: np.ndarr
     ax.set_ylabel("true")
     for i in range(len(LABELS)):
         for j in range(len(LABELS)):
-            ax.text(j, i, int(confusion[i, j]), ha="center", va="center",
+            ax.text(j, i, str(int(confusion[i, j])), ha="center", va="center",
                     color="white" if confusion[i, j] > confusion.max() / 2 else "black")
     ax.set_title(f"Confusion matrix, {title}")
     fig.tight_layout()
@@ -168,7 +175,7 @@ def _plots(out: Path, confusion: np.ndarray, conf: np.ndarray, correct: np.ndarr
     plt.close(fig)
     edges = np.linspace(0, 1, 11)
     centres, accs, counts = [], [], []
-    for lo, hi in zip(edges[:-1], edges[1:]):
+    for lo, hi in itertools.pairwise(edges):
         m = (conf > lo) & (conf <= hi)
         if m.any():
             centres.append(conf[m].mean())
@@ -177,7 +184,7 @@ def _plots(out: Path, confusion: np.ndarray, conf: np.ndarray, correct: np.ndarr
     fig, ax = plt.subplots(figsize=(5, 5))
     ax.plot([0, 1], [0, 1], "--", color="grey", label="perfect calibration")
     ax.plot(centres, accs, "o-", label="shipped model")
-    for x, yv, n in zip(centres, accs, counts):
+    for x, yv, n in zip(centres, accs, counts, strict=True):
         ax.annotate(str(n), (x, yv), textcoords="offset points", xytext=(4, -10), fontsize=7)
     ax.set_xlabel("confidence (top probability)")
     ax.set_ylabel("accuracy")
@@ -212,7 +219,7 @@ def write_report(args: argparse.Namespace) -> int:
     rows: list[dict[str, Any]] = []
     with ProcessPoolExecutor(max_workers=2) as pool:
         futures = [pool.submit(_evaluate_candidate, c, train, lemma_table, special_cases, True) for c in cands]
-        for c, f in zip(cands, futures):
+        for c, f in zip(cands, futures, strict=True):
             rows.append(f.result())
             r = rows[-1]
             print(f"  candidate {c.name} ({c.features}, {c.classifier}): real CV F1 {_fmt(r['real_cv_f1'])}, "
@@ -265,31 +272,38 @@ def write_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _explain_errors(errors: list[tuple[Post, str, float]], loaded: Any) -> list[str]:
+def _explain_errors(errors: list[tuple[Post, str, float]], loaded: Model) -> list[str]:
     from tonecheck.runtime import score_texts
 
     lines = []
     results = score_texts([p.text for p, _, _ in errors], loaded) if errors else []
-    for (p, pred, c), r in zip(errors, results):
+    for (p, pred, c), r in zip(errors, results, strict=True):
         words = ", ".join(f"“{e.text}”" for e in r.evidence[:4]) or "no strong word"
-        lines.append(f"| {p.meta.get('id', '')} | {p.label} ({p.meta.get('confidence', '')}) | {pred} {c:.2f} | {words} |")
+        lines.append(
+            f"| {p.meta.get('id', '')} | {p.label} ({p.meta.get('confidence', '')}) | {pred} {c:.2f} | {words} |"
+        )
     return lines
 
 
-def _render(rows, best, loaded, shipped_match, rep_auth, rep_real, rep_test, y_test, real_test, review, scope,
-            error_lines, plots, n_train, n_test, seconds, test_texts=()) -> list[str]:
+def _render(rows: list[dict[str, Any]], best: dict[str, Any], loaded: Model, shipped_match: bool,
+            rep_auth: dict[str, Any], rep_real: dict[str, Any] | None, rep_test: dict[str, Any],
+            y_test: np.ndarray, real_test: np.ndarray, review: np.ndarray, scope: np.ndarray,
+            error_lines: list[str], plots: list[str], n_train: int, n_test: int, seconds: float,
+            test_texts: Sequence[str] = ()) -> list[str]:
     meta = loaded.metadata
     L = ["# tonecheck evaluation report", "",
          f"Regenerate with `make evaluate` (or `tonecheck evaluate`). This run: {seconds / 60:.1f} min, "
          f"{n_train} train posts, {n_test} test posts. Real tweets are named by id only.", ""]
     L += ["## 1. Model selection (5-fold CV on the train split, contrast pairs kept together)", "",
-          "| | features | classifier | real-tweet CV macro-F1 | authored CV macro-F1 | leave-one-crisis-out mean (worst) | "
+          "| | features | classifier | real-tweet CV macro-F1 | authored CV macro-F1 | "
+          "leave-one-crisis-out mean (worst) | "
           "tone-deaf recall / precision | ECE | fit s (per fold) | posts/s |",
           "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         mark = " **←**" if r is best else ""
         L.append(f"| {r['name']}{mark} | {r['features']} | {r['classifier']} | {_fmt(r['real_cv_f1'])} | "
-                 f"{_fmt(r['authored_cv_f1'])} | {_fmt(r['loco_mean'])} ({_fmt(r['loco_worst'])}, {r['loco_worst_crisis']}) | "
+                 f"{_fmt(r['authored_cv_f1'])} | {_fmt(r['loco_mean'])} "
+                 f"({_fmt(r['loco_worst'])}, {r['loco_worst_crisis']}) | "
                  f"{_fmt(r['tone_deaf_recall'], 2)} / {_fmt(r['tone_deaf_precision'], 2)} | {_fmt(r['ece'])} | "
                  f"{r['fit_seconds']:.1f} | {r['posts_per_second']:.0f} |")
     if not _recommendable(rows):
@@ -333,14 +347,16 @@ def _render(rows, best, loaded, shipped_match, rep_auth, rep_real, rep_test, y_t
         block("Real-tweet test split (four labels)", rep_real)
         none = (y_test == OUT_OF_SCOPE) & real_test
         ins = (y_test != OUT_OF_SCOPE) & real_test
-        L += [f"**Review signal on real test tweets**: `needs_review` on {review[none].mean():.1%} of {int(none.sum())} "
+        L += [f"**Review signal on real test tweets**: `needs_review` on {review[none].mean():.1%} "
+              f"of {int(none.sum())} "
               f"`none` tweets and on {review[ins].mean():.1%} of {int(ins.sum())} in-scope tweets "
-              f"(out-of-scope flag alone: {(scope[none] < loaded.model.scope_threshold).mean():.1%} / "
-              f"{(scope[ins] < loaded.model.scope_threshold).mean():.1%}).", ""]
+              f"(out-of-scope flag alone: {(scope[none] < loaded.engine.scope_threshold).mean():.1%} / "
+              f"{(scope[ins] < loaded.engine.scope_threshold).mean():.1%}).", ""]
     block("All test posts", rep_test)
     L += ["## 3. Calibration", "",
           f"Expected calibration error (10 bins, top label) of the shipped model on held-out test posts: "
-          f"**{rep_test['ece']:.3f}**; out-of-fold on the train split for the recommended candidate: {best['ece']:.3f}.", ""]
+          f"**{rep_test['ece']:.3f}**; out-of-fold on the train split for the recommended candidate: "
+          f"{best['ece']:.3f}.", ""]
     L += [f"![{p}]({p})" for p in plots] + [""]
     L += ["## 4. The 30 worst errors on real tweets (validation folds of the train split)", "",
           "Most confident wrong predictions of the recommended candidate, out of fold. Evidence: the words the "

@@ -5,11 +5,12 @@ Never imported by :mod:`tonecheck.assess`.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -60,7 +61,9 @@ def _base_classifier(config: TrainConfig) -> Any:
     if config.classifier == "svm":
         return LinearSVC(C=config.C / 10, class_weight=weights)
     if config.classifier == "sgd":
-        return SGDClassifier(loss="modified_huber", alpha=1e-5, class_weight=weights, random_state=config.seed, max_iter=50)
+        return SGDClassifier(
+            loss="modified_huber", alpha=1e-5, class_weight=weights, random_state=config.seed, max_iter=50
+        )
     raise ValueError(f"classifier must be 'logreg', 'svm' or 'sgd', not {config.classifier!r}")
 
 
@@ -142,7 +145,9 @@ def cross_val_predictions(
     """
     from sklearn.model_selection import StratifiedGroupKFold
 
-    if analyses is None or (lemma_table is None and config.lemmas) or (special_cases is None and config.tokenizer == "spacy"):
+    needs_lemmas = lemma_table is None and config.lemmas
+    needs_cases = special_cases is None and config.tokenizer == "spacy"
+    if analyses is None or needs_lemmas or needs_cases:
         ready = prepare([p.text for p in posts], config)
         analyses = ready.analyses if analyses is None else analyses
         lemma_table = ready.lemma_table if lemma_table is None else lemma_table
@@ -164,7 +169,7 @@ def cross_val_predictions(
     return proba, scope, np.array(seconds)
 
 
-def classification_report(y_true: Sequence[str], proba: np.ndarray) -> dict[str, Any]:
+def classification_report(y_true: Sequence[str] | np.ndarray, proba: np.ndarray) -> dict[str, Any]:
     """Macro-F1, per-label precision/recall/F1/support and the confusion matrix (four labels)."""
     from sklearn.metrics import (
         confusion_matrix,
@@ -191,7 +196,7 @@ def classification_report(y_true: Sequence[str], proba: np.ndarray) -> dict[str,
     }
 
 
-def expected_calibration_error(y: Sequence[str], proba: np.ndarray, bins: int = 10) -> float:
+def expected_calibration_error(y: Sequence[str] | np.ndarray, proba: np.ndarray, bins: int = 10) -> float:
     """ECE of the top-label confidence over ``bins`` equal-width bins."""
     y = np.asarray(y)
     if len(y) == 0:
@@ -200,7 +205,7 @@ def expected_calibration_error(y: Sequence[str], proba: np.ndarray, bins: int = 
     correct = np.asarray(LABELS)[proba.argmax(axis=1)] == y
     edges = np.linspace(0, 1, bins + 1)
     ece = 0.0
-    for lo, hi in zip(edges[:-1], edges[1:]):
+    for lo, hi in itertools.pairwise(edges):
         m = (conf > lo) & (conf <= hi)
         if m.any():
             ece += m.mean() * abs(correct[m].mean() - conf[m].mean())
@@ -213,7 +218,7 @@ IN_SCOPE_FLAG_BUDGET = 0.15
 
 
 def choose_thresholds(
-    y_true: Sequence[str], proba: np.ndarray, scope: np.ndarray, real: np.ndarray | None = None
+    y_true: Sequence[str] | np.ndarray, proba: np.ndarray, scope: np.ndarray, real: np.ndarray | None = None
 ) -> tuple[float, float]:
     """Review thresholds from out-of-fold predictions.
 
@@ -296,7 +301,7 @@ def load_training_posts(
             say(f"warning: real posts skipped: {' and '.join(missing)} not found (the real posts' texts live in "
                 "../shared/data/real beside the project; pass --real-texts FOLDER)")
         else:
-            posts.extend(read_real_posts(real_labels, real_texts))
+            posts.extend(read_real_posts(real_labels, cast(str, real_texts)))  # not None: checked above
     if not all_splits:
         posts = [p for p in posts if p.split != "test"]
     return posts

@@ -156,5 +156,7 @@ def format_summary(name: str, summary: dict[str, Any]) -> list[str]:
         lo, hi = b["interval"]
         per = " · ".join(f"{lab} {f:.2f} ({n})" for lab, (f, n) in b["f1"].items())
         flags = (f"{b['none_flagged']:.0%} / {b['in_scope_flagged']:.0%}" if b["none_flagged"] is not None else "–")
-        lines.append(f"| {name} | {source} | {b['n']} | **{b['macro_f1']:.3f}** [{lo:.3f}, {hi:.3f}] | {per} | {flags} |")
+        lines.append(
+            f"| {name} | {source} | {b['n']} | **{b['macro_f1']:.3f}** [{lo:.3f}, {hi:.3f}] | {per} | {flags} |"
+        )
     return lines
