@@ -79,7 +79,7 @@ def without_rules(*names: str) -> None:
 
 
 def load_posts():
-    from tonecheck.corpus import read_posts, read_real_posts
+    from tonecheck.training.corpus import read_posts, read_real_posts
 
     return read_posts(ROOT / "data" / "authored.csv") + read_real_posts(ROOT / "data" / "real_labels.csv", REAL_TEXTS)
 
@@ -90,7 +90,7 @@ def plain_peer(posts):
     from scipy.sparse import hstack
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
-    from tonecheck.yardstick import SourceResult, real_source
+    from tonecheck.training.yardstick import SourceResult, real_source
 
     from tonecheck.labels import OUT_OF_SCOPE
 

@@ -37,6 +37,9 @@ _CUES: dict[str, tuple[str, ...]] = {
         "xxcode", "xxremise", "xxprix", "promo", "solde", "réduc", "remise", "offre", "craqu",
         "profit", "commande", "achet", "achat", "vente", "stock", "flash", "deal", "livraison",
         "boutique", "shop", "collection", "panier", "précommande", "exclusi", "limité",
+        # the same hooks as written, for a model trained on text as written (text rules
+        # "plain": no xxcode/xxremise/xxprix placeholders): a code, a discount "-30", a price
+        "code", "-1", "-2", "-3", "-4", "-5", "-6", "-7", "-8", "-9", "€", "prix",
     ),
     "invite": (
         "venez", "rejoign", "soirée", "apéro", "fête", "teuf", "party", "rassembl", "plage",
