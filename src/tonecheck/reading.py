@@ -162,8 +162,9 @@ class Reader:
             with _READER_LOCK:
                 if self._tokenizer is None or self._calls >= self.renew_after:
                     attrs = _spacy_attrs()
+                    # IS_PUNCT: the lexeme attribute of the three
                     self._tokenizer = CompactTokenizer(self.rules_bytes, self.special_cases,
-                                                       lex_attrs=attrs[2:]).tokenizer  # IS_PUNCT: the lexeme attribute of the three
+                                                       lex_attrs=attrs[2:]).tokenizer
                     self._calls = 0
                 tokenizer = self._tokenizer
         self._calls += 1

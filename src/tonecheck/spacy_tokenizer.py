@@ -81,7 +81,9 @@ class CompactTokenizer:
 
         cases = srsly.msgpack_loads(special_cases)
         getters = LEX_ATTRS if lex_attrs is None else {a: LEX_ATTRS[a] for a in lex_attrs}
-        self.tokenizer = Tokenizer(Vocab(lex_attr_getters=getters))
+        # spaCy's vocab.pyi types the getters by attribute name (str); spaCy itself, LEX_ATTRS
+        # included, keys them by attribute id (int), as here.
+        self.tokenizer = Tokenizer(Vocab(lex_attr_getters=getters))  # type: ignore[arg-type]
         self.tokenizer.from_bytes(rules_bytes, exclude=["vocab", "exceptions", "token_match"])
         patterns = cases["token_match"]
         self.tokenizer.token_match = TokenMatch(patterns) if patterns else None

@@ -944,7 +944,7 @@ class _CsvWriter(_TextWriter):
         values = [row.get(c) for c in self.columns]
         cells = [_cell(v) for v in values]
         if self.neutralise:  # texts only: a number (a score, -0.5 from JSON Lines) stays a number
-            cells = [neutralise_formula(c) if isinstance(v, str) else c for v, c in zip(values, cells)]
+            cells = [neutralise_formula(c) if isinstance(v, str) else c for v, c in zip(values, cells, strict=True)]
         writer = self.csv_quoted if any("\r" in c for c in cells) else self.csv
         with _OutputFailure(self.name):
             try:

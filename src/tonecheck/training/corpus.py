@@ -8,6 +8,7 @@ joined with their texts from a separate file at load time.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -64,12 +65,11 @@ def bundled_corpus() -> tuple[Path, Path]:
 
     names = ("authored.csv", "real_labels.csv")
     candidates = []
-    try:
+    # ModuleNotFoundError, TypeError: not installed as a package: a source checkout
+    with contextlib.suppress(ModuleNotFoundError, TypeError):
         # joinpath: tonecheck._data holds no __init__.py, and str() of a namespace package's
         # files() is no path
         candidates.append(Path(str(files("tonecheck._data").joinpath(names[0]))).parent)
-    except (ModuleNotFoundError, TypeError):  # not installed as a package: a source checkout
-        pass
     candidates.append(Path(__file__).resolve().parents[3] / "data")
     for folder in candidates:
         if all((folder / n).is_file() for n in names):

@@ -384,8 +384,8 @@ def train_and_save(
         raise ModelFileError(f"{json_path} exists; pass --force to overwrite it")
 
     _check_writable(json_path.parent)
-    posts = load_training_posts(data, real_labels, real_texts, all_splits=all_splits, say=say, read_options=read_options,
-                                bundled=bundled)
+    posts = load_training_posts(data, real_labels, real_texts, all_splits=all_splits, say=say,
+                                read_options=read_options, bundled=bundled)
     validate_posts(posts)
     posts, dropped = without_duplicates(posts)
     if dropped:
