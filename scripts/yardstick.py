@@ -21,9 +21,15 @@ from dataclasses import replace
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 REAL_TEXTS = ROOT.parent / "shared" / "data" / "real"
 
-# name -> (what it changes, TrainConfig changes, normalisation variant)
+# The configuration of tonecheck 0.1 (social-media text rules, spaCy lemmas, char 3-5, cues, LR C=30):
+# every candidate below but the shipped one is a change of it.
+BASE = {"text_rules": "social", "lemmas": True}
+
+# name -> (what it changes, TrainConfig changes from BASE, normalisation variant)
 CANDIDATES = {
-    "shipped-config": ("the shipped configuration (lemmas + char 3-5 + cues, LR C=30)", {}, "links"),
+    "shipped-config": ("the shipped configuration, TrainConfig(): text as written, no lemmas, char 3-5, cues, "
+                       "LR C=30", {"text_rules": "plain", "lemmas": False}, "links"),
+    "social-text-lemmas": ("tonecheck 0.1's configuration: social-media text rules, spaCy lemmas", {}, "links"),
     "real-x3": ("real posts weighted x3", {"real_weight": 3.0}, "links"),
     "no-links": ("links and mentions removed from the text", {}, "no-links"),
     "no-links-real-x3": ("links and mentions removed, real posts x3", {"real_weight": 3.0}, "no-links"),
@@ -137,7 +143,7 @@ def run(name: str) -> tuple[str, dict, float]:
     if changes is None:
         results = plain_peer(posts)
     else:
-        config = replace(TrainConfig(), **changes)
+        config = replace(TrainConfig(), **{**BASE, **changes})
         ready = prepare([p.text for p in posts], config)
         results = leave_one_source_out(posts, config, analyses=ready.analyses, lemma_table=ready.lemma_table,
                                        special_cases=ready.special_cases, say=lambda *a: None)

@@ -29,13 +29,11 @@ CASES = [
 ]
 NEWS = "Le bilan des inondations s'alourdit dans l'Aude"
 
-# The shipped model still gets these three wrong (December 2026: tone-deaf "stocks limités",
-# supportive for the thanks-with-a-discount, promotional for the guidance-with-a-gourd), even
-# after 135 case-based and contrast posts on exactly these cues. They are marked so, strictly:
-# the day a model gets one right, its test fails and the mark must go.
+# The shipped model still gets this one wrong (December 2026, the model trained on text as
+# written with waves 6 and 7: promotional, 0.5, for the guidance with a product aside). It is
+# marked so, strictly: the day a model gets it right, its test fails and the mark must go.
+# (The thanks-with-a-discount and "stocks limités" cases were wrong until waves 6 and 7.)
 KNOWN_WRONG = {
-    "Merci aux soignants ❤️ Pour les remercier : -50 % sur tout le site": "read as supportive",
-    "Nouveau drop ce soir 20h 🔥 stocks limités": "read as tone-deaf",
     "Avec la canicule, pensez à bien vous hydrater 💧 (notre gourde est en bio)": "read as promotional",
 }
 CASES = [
