@@ -708,3 +708,20 @@ def test_score_table_and_progress_bar_on_a_pseudo_terminal(tmp_path, tiny_model_
         start = next((i for i in range(len(line)) if wcswidth(line[:i]) == label_at), None)
         assert start is not None and line[start:].split()[0] in ("supportive", "promotional", "tone-deaf", "preventive"), line
         assert wcswidth(line) <= 90
+
+
+@pytest.mark.parametrize("damage", ["not json", '{"schema_version": 2, "labels": "tone-deaf"}'])
+def test_a_damaged_model_is_a_one_line_usage_error_not_exit_1(tmp_path, capsys, tiny_model_dir, damage):
+    """A model folder whose metadata is malformed ends with exit 2 and one line naming the file:
+    never 1 (which says "finished, some rows in error"), never a traceback."""
+    import shutil
+
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, folder)
+    (folder / "tonecheck.json").write_text(damage, encoding="utf-8")
+    drafts = _write_csv(tmp_path / "d.csv", ["text"], [["Merci aux soignants"]])
+    code = cli.main(["score", str(drafts), "-o", str(tmp_path / "o.csv"), "--model", str(folder)])
+    err = capsys.readouterr().err
+    assert code == cli.EXIT_USAGE
+    assert err.count("\n") == 1 and "tonecheck.json" in err and "Traceback" not in err
+    assert not (tmp_path / "o.csv").exists()

@@ -91,3 +91,21 @@ def test_review_thresholds_are_chosen_on_unseen_real_sources(tiny_posts):
     assert "unseen real sources (pooled): macro-F1" in said[-1]
     assert _thresholds_on_unseen_sources(tiny_posts, config, prepare([p.text for p in tiny_posts], config),
                                          said.append, {}) is None  # no real source: the CV thresholds stay
+
+
+def test_training_drops_duplicates_before_cross_validation_and_says_so(tiny_posts, tmp_path):
+    """10 copies of a post would leak between folds and inflate the figures: training keeps one,
+    warns, and trains on the posts left."""
+    import csv
+
+    from tonecheck.training.train import TrainConfig, train_and_save
+
+    data = tmp_path / "posts.csv"
+    rows = [(p.text, p.label) for p in tiny_posts] + [(tiny_posts[0].text, tiny_posts[0].label)] * 10
+    with open(data, "w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows([("text", "label"), *rows])
+    said: list[str] = []
+    train_and_save(data=[str(data)], real_labels=None, real_texts=None, output=str(tmp_path / "model"), folds=2,
+                   say=said.append, config=TrainConfig(char_ngrams=None))
+    assert any("10 duplicate post(s) (same text and label) dropped before cross-validation" in s for s in said)
+    assert any(s.startswith(f"training on {len(tiny_posts)} posts") for s in said)
