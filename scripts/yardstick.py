@@ -99,9 +99,9 @@ def plain_peer(posts):
     from scipy.sparse import hstack
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
-    from tonecheck.training.yardstick import SourceResult, real_source
 
     from tonecheck.labels import OUT_OF_SCOPE
+    from tonecheck.training.yardstick import SourceResult, real_source
 
     results = []
     for source in sorted({s for s in map(real_source, posts) if s}):
