@@ -67,7 +67,7 @@ def test_evidence_offsets_point_at_their_words(hostile_report):
     tone_deaf = data["rows"][1]
     assert tone_deaf[1] == "tone-deaf"
     words = [texts[1][s:e] for s, e, _ in tone_deaf[6]]
-    assert "-30 %" in words and "RESTEZCHEZVOUS" in words
+    assert "-30" in words and "code" in words
 
 
 def test_the_file_loads_nothing_from_the_network(hostile_report):
