@@ -725,3 +725,31 @@ def test_a_damaged_model_is_a_one_line_usage_error_not_exit_1(tmp_path, capsys, 
     assert code == cli.EXIT_USAGE
     assert err.count("\n") == 1 and "tonecheck.json" in err and "Traceback" not in err
     assert not (tmp_path / "o.csv").exists()
+
+
+def test_a_disk_that_fills_up_mid_job_ends_in_exit_3_and_leaves_no_file(tmp_path, capsys, monkeypatch, model_arg):
+    """Disk full after some rows were written (simulated: the third row's write fails with
+    ENOSPC, as a full file system does): one line naming the output, exit 3 (not 1), and no
+    partial file left where the output should be."""
+    import errno
+
+    from tonecheck import tables
+
+    real_write = tables._CsvWriter.write
+    calls = {"n": 0}
+
+    def write_until_full(self, row):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            with tables._OutputFailure(self.name):
+                raise OSError(errno.ENOSPC, "No space left on device")
+        real_write(self, row)
+
+    monkeypatch.setattr(tables._CsvWriter, "write", write_until_full)
+    drafts = _write_csv(tmp_path / "d.csv", ["text"], [[f"Merci aux soignants, jour {i}"] for i in range(6)])
+    out = tmp_path / "o.csv"
+    code = cli.main(["score", str(drafts), "-o", str(out), *model_arg])
+    err = capsys.readouterr().err
+    assert code == cli.EXIT_OUTPUT
+    assert "No space left on device" in err and "o.csv" in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == [drafts]  # neither o.csv nor a temporary file
