@@ -1,5 +1,6 @@
 import csv
 import json
+import re
 import os
 import shutil
 import subprocess
@@ -753,3 +754,32 @@ def test_a_disk_that_fills_up_mid_job_ends_in_exit_3_and_leaves_no_file(tmp_path
     assert code == cli.EXIT_OUTPUT
     assert "No space left on device" in err and "o.csv" in err and "Traceback" not in err
     assert list(tmp_path.iterdir()) == [drafts]  # neither o.csv nor a temporary file
+
+
+def test_review_options_change_the_flag_never_the_label(tmp_path, capsys, model_arg):
+    """--min-margin 1 makes every row a close call (or unsure); --label-threshold sends a label's
+    verdicts below it to a person; the labels and scores stay those of the default run."""
+    drafts = _write_csv(tmp_path / "d.csv", ["text"], [["Merci aux soignants ❤️"], ["Restez chez vous, lavez-vous les mains"]])
+    assert cli.main(["score", str(drafts), "-o", str(tmp_path / "plain.csv"), *model_arg]) == 0
+    assert cli.main(["score", str(drafts), "-o", str(tmp_path / "strict.csv"), "--min-margin", "1",
+                     "--label-threshold", "supportive=0.999", *model_arg]) == 0
+    plain, strict = _read_csv(tmp_path / "plain.csv"), _read_csv(tmp_path / "strict.csv")
+    for a, b in zip(plain, strict, strict=True):
+        assert (a["label"], a["score_supportive"]) == (b["label"], b["score_supportive"])
+        assert b["needs_review"] == "true"
+        assert {"close-call", "unsure"} & set(json.loads(b["review_reasons"]))
+    capsys.readouterr()
+    assert cli.main(["assess", "Merci aux soignants", "--min-confidence", "1", *model_arg]) == 0
+    assert "needs review: unsure" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("options, message", [
+    (["--label-threshold", "tone-deaf"], r"--label-threshold takes LABEL=P"),
+    (["--label-threshold", "sarcastic=0.5"], r"unknown label 'sarcastic'"),
+    (["--min-margin", "2"], r"min_margin must be a number from 0 to 1"),
+])
+def test_bad_review_options_are_usage_errors(tmp_path, capsys, model_arg, options, message):
+    drafts = _write_csv(tmp_path / "d.csv", ["text"], [["Merci aux soignants"]])
+    assert cli.main(["score", str(drafts), "-o", str(tmp_path / "o.csv"), *options, *model_arg]) == cli.EXIT_USAGE
+    assert re.search(message, capsys.readouterr().err)
+    assert not (tmp_path / "o.csv").exists()

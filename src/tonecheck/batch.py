@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tonecheck.labels import LABELS
-from tonecheck.results import Assessment
+from tonecheck.results import DEFAULT_POLICY, Assessment, ReviewPolicy
 from tonecheck.runtime import Model, assessment_of, check_text, in_order, resolve_model, score_texts
 from tonecheck.tables import (
     InputError,
@@ -127,6 +127,7 @@ def score_file(
     sheet: str | None = None,
     excel: bool = False,
     model: Model | None = None,
+    review: ReviewPolicy | None = None,
     batch_size: int = 512,
     jobs: int = 1,
     max_error_lines: int = 20,
@@ -140,7 +141,8 @@ def score_file(
     :func:`tonecheck.tables.open_table`); ``out_format`` the output format (default: see
     :func:`output_format`); ``excel`` writes CSV with ``;`` and a UTF-8 byte-order mark, each
 cell that starts like a formula behind a ``'`` (:func:`tonecheck.tables.neutralise_formula`).
-    ``jobs`` processes score batches side by side (1: in this process).
+    ``jobs`` processes score batches side by side (1: in this process); ``review`` sets when
+    ``needs_review`` is raised (:class:`~tonecheck.results.ReviewPolicy`; default: the model's).
 
     Raises :class:`InputError` (the input cannot be read), :class:`OutputError` (the output
     cannot be written; checked before anything is scored where it can be) and
@@ -178,7 +180,7 @@ cell that starts like a formula behind a ``'`` (:func:`tonecheck.tables.neutrali
                          neutralise_formulas=excel) as writer:
             loaded = resolve_model(model)  # after the output is known to be writable: loading takes a second
             state = _Writing(writer, header, names, table, summary, max_error_lines, on_row, on_note)
-            scored = _scored(_chain(first, batches), loaded, jobs)
+            scored = _scored(_chain(first, batches), loaded, jobs, review or DEFAULT_POLICY)
             with contextlib.closing(scored):
                 for batch in scored:
                     state.write(batch)
@@ -294,7 +296,8 @@ def _to_score(rows: list[_Row]) -> list[_Row]:
     return todo
 
 
-def _scored(batches: Iterator[list[_Row]], model: Model, jobs: int) -> Generator[list[_Row], None, None]:
+def _scored(batches: Iterator[list[_Row]], model: Model, jobs: int,
+            policy: ReviewPolicy = DEFAULT_POLICY) -> Generator[list[_Row], None, None]:
     """The batches, in order, each row holding its assessment or its error.
 
     With ``jobs > 1`` batches are scored in that many processes, at most two each in flight
@@ -305,7 +308,7 @@ def _scored(batches: Iterator[list[_Row]], model: Model, jobs: int) -> Generator
         for batch in batches:
             todo = _to_score(batch)
             if todo:
-                for row, result in zip(todo, score_texts([r.text for r in todo], model), strict=True):  # type: ignore[misc]
+                for row, result in zip(todo, score_texts([r.text for r in todo], model, policy), strict=True):  # type: ignore[misc]
                     row.result = result
             yield batch
         return
@@ -319,7 +322,7 @@ def _scored(batches: Iterator[list[_Row]], model: Model, jobs: int) -> Generator
 
     try:
         yield from in_order(((b, _to_score(b)) for b in batches), lambda item: [r.text for r in item[1]],  # type: ignore[misc]
-                            finish, model, jobs, first_submit=lambda: _signals_blocked(True))
+                            finish, model, jobs, policy, first_submit=lambda: _signals_blocked(True))
     except BrokenProcessPool as e:  # from submit() or result(): the pool is unusable either way
         raise WorkerError(
             "a worker process stopped without finishing its batch (killed, or out of memory?)"

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # annotations only: the command imports the library lazily
     from tonecheck.batch import ScoreSummary
+    from tonecheck.results import ReviewPolicy
     from tonecheck.runtime import Model
 
 __all__ = ["main"]
@@ -80,6 +81,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("text", help="the post; '-' reads it from standard input")
     p.add_argument("--json", action="store_true", help="print the full result as JSON")
     p.add_argument("--model", help="a model saved by `tonecheck train` (default: the shipped one)")
+    _review_options(p)
 
     p = sub.add_parser("score", help="score a table of posts (CSV, JSON Lines, xlsx)", parents=[common],
                        epilog=EXIT_CODES_HELP)
@@ -98,6 +100,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--table", action="store_true", help="print a readable table of the results")
     p.add_argument("--model", help="a model saved by `tonecheck train`")
     p.add_argument("--no-progress", action="store_true", help="never show a progress bar")
+    _review_options(p)
     from tonecheck.pages.commands import (  # pages: report, serve, score --html
         add_commands,
         add_score_options,
@@ -281,7 +284,7 @@ def _cmd_assess(args: argparse.Namespace) -> int:
 
     text = sys.stdin.read() if args.text == "-" else args.text
     try:
-        result = assess(text, model=_model(args.model))
+        result = assess(text, model=_model(args.model), review=_review_policy(args))
     except (TypeError, ValueError) as e:
         print(f"tonecheck: error: {e}", file=sys.stderr)
         return EXIT_USAGE
@@ -297,6 +300,43 @@ def _cmd_assess(args: argparse.Namespace) -> int:
     if result.needs_review:
         print("needs review: " + ", ".join(result.review_reasons))
     return EXIT_OK
+
+
+def _review_options(p: argparse.ArgumentParser) -> None:
+    """When ``needs_review`` is raised (a ReviewPolicy); the label and scores never change."""
+    from tonecheck.results import DEFAULT_MARGIN
+
+    g = p.add_argument_group("review flag", "when a post is flagged for a person (the label and scores never change)")
+    g.add_argument("--min-confidence", type=float, metavar="P",
+                   help="flag 'unsure' below this top probability (default: the model's threshold)")
+    g.add_argument("--min-margin", type=float, metavar="P",
+                   help=f"flag 'close-call' when the two most probable labels are closer than this "
+                        f"(default {DEFAULT_MARGIN})")
+    g.add_argument("--min-in-scope", type=float, metavar="P",
+                   help="flag 'out-of-scope' below this in-scope probability (default: the model's threshold)")
+    g.add_argument("--label-threshold", action="append", default=[], metavar="LABEL=P",
+                   help="a minimum top probability for one label, e.g. tone-deaf=0.9 (repeatable)")
+
+
+def _review_policy(args: argparse.Namespace) -> ReviewPolicy | None:
+    """The ReviewPolicy of the review options, None when none is given; ValueError names the
+    bad option."""
+    from tonecheck.results import ReviewPolicy
+
+    thresholds: dict[str, float] = {}
+    for item in args.label_threshold:
+        label, sep, value = item.partition("=")
+        try:
+            thresholds[label.strip()] = float(value)
+        except ValueError:
+            raise ValueError(f"--label-threshold takes LABEL=P, e.g. tone-deaf=0.9, not {item!r}") from None
+        if not sep:  # pragma: no cover - float("") raised above
+            raise ValueError(f"--label-threshold takes LABEL=P, not {item!r}")
+    given = {"min_confidence": args.min_confidence, "min_in_scope": args.min_in_scope}
+    if args.min_margin is None and not thresholds and all(v is None for v in given.values()):
+        return None
+    margin = {} if args.min_margin is None else {"min_margin": args.min_margin}
+    return ReviewPolicy(**given, **margin, label_thresholds=thresholds)
 
 
 def _usage(message: str) -> int:
@@ -367,6 +407,10 @@ def _cmd_score(args: argparse.Namespace) -> int:
 
     # With --table and no --output the table is the result; the scored rows are discarded.
     output = args.output if args.output or not args.table else os.devnull
+    try:
+        review = _review_policy(args)
+    except ValueError as e:
+        return _usage(str(e))
     model = _model(args.model)
     if args.table and model is None:  # the table's header names the model's review threshold
         from tonecheck.assess import load_model
@@ -379,7 +423,7 @@ def _cmd_score(args: argparse.Namespace) -> int:
             encoding=args.encoding, delimiter=args.delimiter, sheet=args.sheet, excel=args.excel, model=model,
             batch_size=args.batch_size, jobs=args.jobs, max_error_lines=1000 if args.verbose else 20,
             on_batch=bar.update if bar is not None else None, on_row=keep if args.table else None,
-            on_note=_note(args),
+            on_note=_note(args), review=review,
         )
     finally:
         if bar is not None:
