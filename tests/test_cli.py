@@ -169,11 +169,11 @@ def test_interrupted_score_leaves_no_file_that_looks_finished(tmp_path, monkeypa
     calls = {"n": 0}
     real = batch.score_texts
 
-    def flaky(texts, model):
+    def flaky(texts, model, *policy):
         calls["n"] += 1
         if calls["n"] == 3:
             raise KeyboardInterrupt
-        return real(texts, model)
+        return real(texts, model, *policy)
 
     monkeypatch.setattr(batch, "score_texts", flaky)
     assert cli.main(["score", str(src), "-o", str(out), "--batch-size", "10", *model_arg]) == 130
@@ -348,7 +348,7 @@ def test_unwritable_output_exits_3_before_scoring(tmp_path, capsys, monkeypatch,
 def test_internal_error_is_one_line_exit_4_traceback_only_with_debug(tmp_path, capsys, monkeypatch, model_arg):
     import tonecheck.batch as batch
 
-    def broken(texts, model):
+    def broken(texts, model, *policy):
         raise ZeroDivisionError("boom")
 
     monkeypatch.setattr(batch, "score_texts", broken)
