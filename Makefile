@@ -21,14 +21,16 @@ $(STAMP): $(BIN)/python pyproject.toml
 demo: $(VENV)/.installed
 	$(BIN)/tonecheck score examples/drafts.csv --table
 
+# PYTEST_ARGS: extra pytest options (make check adds the coverage report and its floor).
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
-# What CI runs (.ci/run): lint, types, then the tests with the coverage floor of pyproject.toml.
+# What CI runs (.ci/run): lint, types, then the README's test command with the coverage floor
+# of pyproject.toml.
 check: $(STAMP)
 	$(BIN)/ruff check src tests scripts benchmarks
 	$(BIN)/mypy src/tonecheck
-	$(BIN)/python -m pytest -q --cov --cov-report=term-missing:skip-covered
+	$(MAKE) test PYTEST_ARGS="--cov --cov-report=term-missing:skip-covered"
 
 # Debian's Chromium and its driver (and a colour emoji font) for the pages' browser tests;
 # without them those tests skip. Needs root: .ci/run calls it.
