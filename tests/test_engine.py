@@ -72,6 +72,10 @@ def test_engine_pickles_for_spawned_workers_without_its_caches(tiny_model, tiny_
 def test_the_file_declaration_names_every_field_it_must_keep():
     """Each stored class's init fields are declared in STORED, so none is written and not read."""
     assert {c: set(fields) for c, (_, fields) in STORED.items()} == stored_fields()
+    from tonecheck.engine_file import _PARAM_TYPES
+
+    params = {name for _, fields in STORED.values() for name, kind in fields.items() if kind == "param"}
+    assert params == set(_PARAM_TYPES)  # each JSON parameter has the type loading checks
 
 
 def test_a_format_1_engine_is_refused_with_how_to_retrain(tiny_model, tmp_path):

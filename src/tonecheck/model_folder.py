@@ -45,6 +45,7 @@ __all__ = [
     "default_model_path",
     "library_versions",
     "file_sha256",
+    "check_hash",
 ]
 
 #: Version of the metadata layout: 2 names the data files by content (1: ``NAME.skops`` and
@@ -220,7 +221,8 @@ def _check_metadata_types(meta: dict[str, Any], json_path: Path) -> None:
         raise ModelFileError(f"{json_path}: 'versions' must map library names to version strings")
 
 
-def _check_hash(path: Path, expected: Any, json_path: Path) -> None:
+def check_hash(path: Path, expected: Any, json_path: Path) -> None:
+    """Refuse a model file that is missing or whose SHA-256 is not the one its metadata lists."""
     if not path.is_file():
         raise ModelFileError(f"model file not found: {path} (listed in {json_path.name})")
     actual = file_sha256(path)
@@ -238,8 +240,8 @@ def read_engine(path: str | os.PathLike[str]) -> tuple[Engine, dict[str, Any]]:
     from tonecheck.engine_file import engine_from_bytes
 
     files = read_metadata(path)
-    _check_hash(files.estimators_path, files.metadata.get("estimators_sha256"), files.json_path)
-    _check_hash(files.engine_path, files.metadata.get("engine_sha256"), files.json_path)
+    check_hash(files.estimators_path, files.metadata.get("estimators_sha256"), files.json_path)
+    check_hash(files.engine_path, files.metadata.get("engine_sha256"), files.json_path)
     try:
         engine = engine_from_bytes(files.engine_path)
     except ModelVersionError as e:

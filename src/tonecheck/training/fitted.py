@@ -20,7 +20,7 @@ from tonecheck.errors import ModelFileError, ModelVersionError
 from tonecheck.labels import LABELS
 from tonecheck.model_folder import (
     SCHEMA_VERSION,
-    _check_hash,
+    check_hash,
     library_versions,
     read_metadata,
     write_model_files,
@@ -175,7 +175,7 @@ def read_model(path: str | os.PathLike[str]) -> tuple[FittedModel, dict[str, Any
     import skops.io as sio
 
     files = read_metadata(path)
-    _check_hash(files.estimators_path, files.metadata.get("estimators_sha256"), files.json_path)
+    check_hash(files.estimators_path, files.metadata.get("estimators_sha256"), files.json_path)
     try:
         model = sio.load(files.estimators_path, trusted=TRUSTED_TYPES)
     except Exception as e:  # skops raises UntrustedTypesFoundException, zip errors, …
