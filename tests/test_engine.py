@@ -69,6 +69,24 @@ def test_engine_pickles_for_spawned_workers_without_its_caches(tiny_model, tiny_
     assert np.array_equal(again.run(texts).proba, before)
 
 
+def test_features_are_the_same_when_the_word_cache_forgets(tiny_model, tiny_posts, monkeypatch):
+    """The character n-gram cache drops its oldest words past its limit, never a result."""
+    from tonecheck.space import FeatureSpace
+
+    engine = tiny_model.engine
+    texts = [p.text for p in tiny_posts]
+    engine.space.clear_cache()
+    expected = engine.run(texts)
+    monkeypatch.setattr(FeatureSpace, "_CACHE_LIMIT", 30)
+    engine.space.clear_cache()
+    for i in range(0, len(texts), 7):
+        part = engine.run(texts[i : i + 7])
+        assert np.allclose(part.proba, expected.proba[i : i + 7], rtol=0, atol=1e-12)
+        assert part.words == expected.words[i : i + 7]
+        assert len(engine.space._char_cache) <= max(30, sum(len(t.split()) for t in texts[i : i + 7]))
+    engine.space.clear_cache()
+
+
 def test_the_file_declaration_names_every_field_it_must_keep():
     """Each stored class's init fields are declared in STORED, so none is written and not read."""
     assert {c: set(fields) for c, (_, fields) in STORED.items()} == stored_fields()

@@ -85,6 +85,25 @@ def _reader_and_tokenizer():
     return Reader(rules, blob, renew_after=20), CompactTokenizer(rules, blob).tokenizer
 
 
+def test_reader_reads_a_batch_as_it_reads_each_text(compact, special_cases, monkeypatch):
+    """Reader.many (a batch's new chunks given to spaCy at once) equals one text at a time,
+    also when its caches are so small that they forget entries in the middle of a batch, and
+    the caches stay within their limits."""
+    rules, cases = CompactTokenizer.serialise(special_cases)
+    texts = _corpus(2000)
+    expected = [_tokenize_with(compact.tokenizer, t) for t in texts]
+    monkeypatch.setattr(Reader, "_CHUNK_LIMIT", 300)
+    monkeypatch.setattr(Reader, "_TEXT_LIMIT", 40)
+    reader = Reader(rules, cases, renew_after=50)
+    got = []
+    for i in range(0, len(texts), 97):
+        batch = texts[i : i + 97] + texts[i : i + 3]  # a batch repeating texts of its own
+        got += reader.many(batch)[:-3]
+        assert len(reader._texts) <= 40 + 100 and len(reader._chunks) <= 300 + 2000
+    assert got == expected
+    assert reader.many(texts[:5]) == [reader(t) for t in texts[:5]] == expected[:5]
+
+
 def test_reader_pickles_without_its_caches(compact, special_cases):
     rules, cases = CompactTokenizer.serialise(special_cases)
     reader = Reader(rules, cases)
@@ -92,7 +111,7 @@ def test_reader_pickles_without_its_caches(compact, special_cases):
     before = reader(text)
     again = pickle.loads(pickle.dumps(reader))
     assert again(text) == before
-    assert again._read.cache_info().currsize == 1
+    assert list(again._texts) == [text]
 
 
 @pytest.mark.parametrize("ngram_range", [(3, 5), (2, 4), (1, 1)])

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
@@ -63,6 +64,9 @@ class Engine:
 
     def analyse(self, texts: Sequence[str | Analysis]) -> list[Analysis]:
         read = self.read
+        many = getattr(read, "many", None)  # a Reader reads a batch at once
+        if many is not None and len(texts) > 1 and not any(isinstance(t, Analysis) for t in texts):
+            return cast("list[Analysis]", many(texts))
         return [t if isinstance(t, Analysis) else read(t) for t in texts]
 
     def run(self, texts: Sequence[str | Analysis]) -> Batch:

@@ -8,11 +8,12 @@ fork-safe locks. It needs neither scikit-learn nor scipy, and spaCy is imported 
 from __future__ import annotations
 
 import functools
+import itertools
 import os
 import re
 import threading
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, cast
 
@@ -77,6 +78,17 @@ def _tokenize_with(tokenizer: Any, text: str, text_rules: tuple[str, ...] = RULE
 _new_tuple = tuple.__new__
 
 
+def _evict_oldest(cache: dict[str, Any], over: int, at_least: int) -> bool:
+    """Forget the oldest entries of ``cache`` (a dict keeps insertion order) when it is
+    ``over`` its limit: that many, and at least ``at_least``, so that a long run drops a
+    tenth of a cache now and then instead of rebuilding all of it at once."""
+    if over <= 0:
+        return False
+    for key in list(itertools.islice(cache, max(over, at_least))):
+        cache.pop(key, None)  # (another thread may have dropped it first)
+    return True
+
+
 
 
 _WORD_SPAN = re.compile(r"\S+")
@@ -124,6 +136,7 @@ class Reader:
     """
 
     _CHUNK_LIMIT = 50_000
+    _TEXT_LIMIT = 4096
 
     def __init__(self, rules_bytes: bytes, special_cases: bytes, *, text_rules: tuple[str, ...] = RULE_NAMES,
                  renew_after: int = 50_000) -> None:
@@ -135,7 +148,7 @@ class Reader:
         self._calls = 0
         # chunk -> its tokens: (offset in the chunk, length, lower-cased form, is punctuation)
         self._chunks: dict[str, tuple[tuple[int, int, str, bool], ...]] = {"": ()}
-        self._read = functools.lru_cache(maxsize=4096)(self._analyse)
+        self._texts: dict[str, Analysis] = {}  # text -> its analysis, oldest first
         self._lock = threading.Lock()
         _READERS.add(self)
 
@@ -148,11 +161,36 @@ class Reader:
                       text_rules=state["text_rules"], renew_after=state["renew_after"])
 
     def __call__(self, text: str) -> Analysis:
-        return self._read(text)
+        analysis = self._texts.get(text)
+        if analysis is None:
+            analysis = self._analyse(text)
+            self._remember({text: analysis})
+        return analysis
+
+    def many(self, texts: Sequence[str]) -> list[Analysis]:
+        """The analyses of a batch of texts, as ``[self(t) for t in texts]``, with the new
+        white-space chunks of the whole batch given to spaCy in one call."""
+        found = list(map(self._texts.get, texts))
+        todo = list(dict.fromkeys(t for t, a in zip(texts, found, strict=True) if a is None))
+        if not todo:
+            return cast("list[Analysis]", found)
+        norms = [normalise_with_offsets(t, self.text_rules) for t in todo]
+        known = self._chunks
+        new = dict.fromkeys(p for norm in norms for p in norm.text.split(" ") if p not in known and len(p) <= MAX_CHUNK)
+        if new:
+            self._learn(list(new))
+        made = {t: self._analyse(t, norm) for t, norm in zip(todo, norms, strict=True)}
+        self._remember(made)
+        return [a if a is not None else made[t] for t, a in zip(texts, found, strict=True)]
+
+    def _remember(self, analyses: dict[str, Analysis]) -> None:
+        texts = self._texts
+        _evict_oldest(texts, len(texts) + len(analyses) - self._TEXT_LIMIT, self._TEXT_LIMIT // 10)
+        texts.update(analyses)
 
     def cache_clear(self, *, texts_only: bool = False) -> None:
         """Forget every text seen, and every chunk unless ``texts_only``."""
-        self._read.cache_clear()
+        self._texts = {}
         if not texts_only:
             self._chunks = {"": ()}
 
@@ -190,13 +228,15 @@ class Reader:
         learned[chunks[k]] = tuple(current)
         for chunk in chunks[k + 1 :]:  # pragma: no cover - every non-empty chunk has a token
             learned[chunk] = ()
-        if len(self._chunks) > self._CHUNK_LIMIT:
-            self._chunks = {"": ()}
-        self._chunks.update(learned)
+        known = self._chunks
+        if _evict_oldest(known, len(known) + len(learned) - self._CHUNK_LIMIT, self._CHUNK_LIMIT // 10):
+            known[""] = ()  # (the oldest entry of all)
+        known.update(learned)
         return learned
 
-    def _analyse(self, text: str) -> Analysis:
-        norm = normalise_with_offsets(text, self.text_rules)
+    def _analyse(self, text: str, norm: Any = None) -> Analysis:
+        if norm is None:
+            norm = normalise_with_offsets(text, self.text_rules)
         normalised = norm.text
         pieces = normalised.split(" ")  # normalised text has single spaces only
         if max(map(len, pieces)) > MAX_CHUNK:

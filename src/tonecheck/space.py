@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import pairwise, repeat
+from itertools import chain, islice, pairwise, repeat
 from typing import Any
 
 import numpy as np
@@ -99,20 +99,28 @@ class FeatureSpace:
         self.__dict__.update(state)
 
     # Character n-gram columns are cached per distinct white-space word: words repeat across
-    # posts, so the n-grams of a word are looked up once.
+    # posts, so the n-grams of a word are looked up once. Past the limit the oldest tenth of
+    # the words is forgotten (a dict keeps insertion order), so a long run does not pay for a
+    # whole cache rebuilt at once.
     _CACHE_LIMIT = 50_000
 
-    def _char_cols(self, word: str) -> np.ndarray:
-        cols = self._char_cache.get(word)
-        if cols is None:
-            if len(self._char_cache) >= self._CACHE_LIMIT:
-                self._char_cache.clear()
-            vocab = self.char_vocab
-            assert vocab is not None and self.char_range is not None  # (only called with a char block)
-            grams = char_wb_ngrams(word, self.char_range) if word else []  # (split() yields no empty word)
-            cols = np.array([c for c in map(vocab.get, grams) if c is not None], dtype=np.int64) + self.n_word
-            self._char_cache[word] = cols
-        return cols
+    def _learn_words(self, new_words: list[str]) -> dict[str, np.ndarray]:
+        """Look up the character n-grams of words not seen before, all in one pass."""
+        vocab = self.char_vocab
+        assert vocab is not None and self.char_range is not None  # (only called with a char block)
+        cache = self._char_cache
+        if len(cache) + len(new_words) > self._CACHE_LIMIT:
+            for word in list(islice(cache, max(len(cache) + len(new_words) - self._CACHE_LIMIT,
+                                               self._CACHE_LIMIT // 10))):
+                del cache[word]
+        char_range, n_word = self.char_range, self.n_word
+        grams = [char_wb_ngrams(word, char_range) if word else [] for word in new_words]
+        found = [[c for c in map(vocab.get, g) if c is not None] for g in grams]
+        sizes = list(map(len, found))
+        flat = np.fromiter(chain.from_iterable(found), dtype=np.int64, count=sum(sizes)) + n_word
+        learned = dict(zip(new_words, np.split(flat, np.cumsum(sizes)[:-1]), strict=True))
+        cache.update(learned)
+        return learned
 
     def clear_cache(self) -> None:
         """Forget the character n-grams of every word seen."""
@@ -223,8 +231,11 @@ class FeatureSpace:
         ws_words = joined.lower().split(" ")
         cache = self._char_cache
         grams = list(map(cache.get, ws_words))
-        for i in [i for i, g in enumerate(grams) if g is None]:
-            grams[i] = self._char_cols(ws_words[i])
+        missing = [i for i, g in enumerate(grams) if g is None]
+        if missing:
+            learned = self._learn_words(list(dict.fromkeys(ws_words[i] for i in missing)))
+            for i in missing:
+                grams[i] = learned[ws_words[i]]
         sizes = np.fromiter(map(len, grams), dtype=np.int64, count=len(grams))  # type: ignore[arg-type]
         # the white-space word of each token, numbered across the batch
         token_word: Any = [t.word for doc in words for t in doc]
