@@ -29,6 +29,14 @@ BASE = {"text_rules": "social", "lemmas": True}
 CANDIDATES = {
     "shipped-config": ("the shipped configuration, TrainConfig(): text as written, no lemmas, char 3-5, cues, "
                        "LR C=30", {"text_rules": "plain", "lemmas": False}, "links"),
+    "shipped-no-cues": ("the shipped configuration without the crisis cue features",
+                        {"text_rules": "plain", "lemmas": False, "cues": False}, "links"),
+    "shipped-C10": ("the shipped configuration with C=10", {"text_rules": "plain", "lemmas": False, "C": 10.0},
+                    "links"),
+    "shipped-C100": ("the shipped configuration with C=100", {"text_rules": "plain", "lemmas": False, "C": 100.0},
+                     "links"),
+    "shipped-real-x2": ("the shipped configuration, real posts weighted x2",
+                        {"text_rules": "plain", "lemmas": False, "real_weight": 2.0}, "links"),
     "social-text-lemmas": ("tonecheck 0.1's configuration: social-media text rules, spaCy lemmas", {}, "links"),
     "real-x3": ("real posts weighted x3", {"real_weight": 3.0}, "links"),
     "no-links": ("links and mentions removed from the text", {}, "no-links"),
