@@ -11,12 +11,12 @@ from __future__ import annotations
 import csv
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import IO, TextIO
 
 from tonecheck.tables import InputError, Record, Table
 
-__all__ = ["DELIMITERS", "FIELD_SIZE_LIMIT", "sniff_delimiter", "open_csv"]
+__all__ = ["DELIMITERS", "FIELD_SIZE_LIMIT", "sniff_delimiter", "read_header", "open_csv"]
 
 DELIMITERS = (",", ";", "\t")
 #: Longest CSV field read, in characters. Far above the 50,000-character text limit, so a
@@ -75,7 +75,7 @@ def open_csv(f: TextIO, name: str, delimiter: str) -> Table:
         csv.field_size_limit(FIELD_SIZE_LIMIT)
     lines = _Lines(f)
     reader = csv.reader(lines, delimiter=delimiter, strict=True)
-    header = _csv_header(reader, f, name)
+    header = _checked_header(reader, f, name)
 
     def records() -> Iterator[Record]:
         while True:
@@ -106,14 +106,24 @@ def open_csv(f: TextIO, name: str, delimiter: str) -> Table:
     return Table(name, "csv", header, records(), delimiter=delimiter)
 
 
-def _csv_header(reader: Iterator[list[str]], f: TextIO, name: str) -> list[str]:
+def read_header(
+    reader: Iterator[list[str]], name: str, error: Callable[[str], Exception] = InputError, *, where: str = " (line 1)"
+) -> list[str]:
+    """The first record of ``reader``, a CSV's header. A file without one, or a header the csv
+    module cannot parse, raises ``error`` with a message naming ``name`` (``where``: the
+    header's place in that message); a decoding error is left to the caller."""
+    try:
+        return next(reader)
+    except StopIteration:
+        raise error(f"{name} is empty: no header row") from None
+    except csv.Error as e:
+        raise error(f"{name}: malformed CSV header{where}: {e}") from e
+
+
+def _checked_header(reader: Iterator[list[str]], f: TextIO, name: str) -> list[str]:
     """The CSV's first record, checked to be a header: not empty, no column name twice."""
     try:
-        header = next(reader)
-    except StopIteration:
-        raise InputError(f"{name} is empty: no header row") from None
-    except csv.Error as e:
-        raise InputError(f"{name}: malformed CSV header (line 1): {e}") from e
+        header = read_header(reader, name)
     except UnicodeDecodeError as e:
         raise InputError(f"{name} is not valid {f.encoding} text in its header: {e.reason}; pass --encoding") from e
     if header:

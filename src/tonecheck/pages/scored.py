@@ -104,7 +104,7 @@ def _result_names(names: list[str], path: str) -> dict[str, str]:
 
 
 def _read_csv(f: IO[str], text_column: str, path: str) -> tuple[list[str], list[ScoredRow]]:
-    from tonecheck.table_csv import sniff_delimiter
+    from tonecheck.table_csv import read_header, sniff_delimiter
     from tonecheck.table_formulas import restore_formula
 
     old_limit = csv.field_size_limit(_FIELD_LIMIT)
@@ -116,12 +116,7 @@ def _read_csv(f: IO[str], text_column: str, path: str) -> tuple[list[str], list[
         reader = csv.reader(f, strict=True, delimiter=sniff_delimiter(head, path))
         if for_excel:
             reader = _Restored(reader, restore_formula)  # type: ignore[assignment]
-        try:
-            header = next(reader)
-        except StopIteration:
-            raise ScoredFileError(f"{path} is empty: no header row") from None
-        except csv.Error as e:
-            raise ScoredFileError(f"{path}: malformed CSV header: {e}") from e
+        header = read_header(reader, path, ScoredFileError, where="")
         names = _result_names(header, path)
         if text_column not in header:
             raise ScoredFileError(f"{path} has no column {text_column!r}; its columns are {header} (use --text-column)")
