@@ -11,16 +11,11 @@ import pytest
 
 from tonecheck.errors import ModelFileError
 from tonecheck.labels import LABELS, OUT_OF_SCOPE
-from tonecheck.training.train import (
-    IN_SCOPE_FLAG_BUDGET,
-    TrainConfig,
-    _base_classifier,
-    choose_thresholds,
-    classification_report,
-    cross_val_predictions,
-    expected_calibration_error,
-    train_and_save,
-)
+from tonecheck.training.config import TrainConfig
+from tonecheck.training.fitting import _base_classifier, cross_val_predictions
+from tonecheck.training.metrics import classification_report, expected_calibration_error
+from tonecheck.training.thresholds import IN_SCOPE_FLAG_BUDGET, choose_thresholds
+from tonecheck.training.train import train_and_save
 
 # Plain words only: the quickest configuration that still goes through every step.
 QUICK = TrainConfig(tokenizer="plain", lemmas=False, char_ngrams=None, cues=False)
@@ -151,7 +146,7 @@ def test_train_and_save_does_not_overwrite_without_force(labelled_csv, tmp_path)
 
 
 def test_a_calibrated_svm_gives_probabilities_and_mean_member_weights(tiny_posts):
-    from tonecheck.training.train import fit_model
+    from tonecheck.training.fitting import fit_model
 
     model = fit_model(tiny_posts, replace(QUICK, classifier="svm", calibration="sigmoid"), with_scope=False)
     X = model.featurizer.transform([p.text for p in tiny_posts[:20]])

@@ -18,8 +18,10 @@ from typing import Any
 import numpy as np
 
 from tonecheck.labels import LABELS, OUT_OF_SCOPE
+from tonecheck.training.config import TrainConfig
 from tonecheck.training.corpus import Post
-from tonecheck.training.train import TrainConfig, choose_thresholds, fit_model
+from tonecheck.training.fitting import fit_model
+from tonecheck.training.thresholds import choose_thresholds
 
 __all__ = ["SourceResult", "macro_f1", "bootstrap_interval", "paired_difference", "leave_one_source_out"]
 
