@@ -32,14 +32,12 @@ def read_options(args: argparse.Namespace) -> dict[str, str | None]:
 
 def add_review_options(p: argparse.ArgumentParser) -> None:
     """When ``needs_review`` is raised (a ReviewPolicy); the label and scores never change."""
-    from tonecheck.results import DEFAULT_MARGIN
-
     g = p.add_argument_group("review flag", "when a post is flagged for a person (the label and scores never change)")
     g.add_argument("--min-confidence", type=float, metavar="P",
                    help="flag 'unsure' below this top probability (default: the model's threshold)")
     g.add_argument("--min-margin", type=float, metavar="P",
-                   help=f"flag 'close-call' when the two most probable labels are closer than this "
-                        f"(default {DEFAULT_MARGIN})")
+                   help="flag 'close-call' when the two most probable labels are closer than this "
+                        "(default: the model's margin)")
     g.add_argument("--min-in-scope", type=float, metavar="P",
                    help="flag 'out-of-scope' below this in-scope probability (default: the model's threshold)")
     g.add_argument("--label-threshold", action="append", default=[], metavar="LABEL=P",

@@ -16,12 +16,13 @@ from typing import Any, cast
 import numpy as np
 
 from tonecheck.labels import LABELS, OUT_OF_SCOPE
+from tonecheck.scorer import DEFAULT_MARGIN
 from tonecheck.training.config import TrainConfig
 from tonecheck.training.corpus import Post, validate_posts
 from tonecheck.training.fitted import FittedModel
 from tonecheck.training.fitting import Prepared, cross_val_predictions, fit_model, prepare
 from tonecheck.training.metrics import classification_report, format_report
-from tonecheck.training.thresholds import choose_thresholds
+from tonecheck.training.thresholds import Thresholds, choose_thresholds, flagged
 
 __all__ = ["load_training_posts", "train_and_save"]
 
@@ -29,7 +30,7 @@ log = logging.getLogger(__name__)
 
 
 def _thresholds_on_unseen_sources(posts: Sequence[Post], config: TrainConfig, ready: Prepared, say: Any,
-                                  metrics: dict[str, Any]) -> tuple[float, float] | None:
+                                  metrics: dict[str, Any]) -> Thresholds | None:
     """The review thresholds chosen on the real-only yardstick (each real source predicted by a
     model trained without it), when there are two real sources or more: a post a user checks
     comes from a feed the model has not seen, and thresholds chosen in cross-validation, where
@@ -46,10 +47,11 @@ def _thresholds_on_unseen_sources(posts: Sequence[Post], config: TrainConfig, re
     summary.pop("predictions")
     metrics["loso"] = summary
     pooled = summary["pooled"]
-    review, scope = summary["thresholds"]["review"], summary["thresholds"]["scope"]
-    say(f"unseen real sources (pooled): macro-F1 {pooled['macro_f1']:.3f}; out-of-scope flag at {scope:.2f}: "
+    chosen = Thresholds(**summary["thresholds"])
+    say(f"unseen real sources (pooled): macro-F1 {pooled['macro_f1']:.3f}; review flag (unsure below "
+        f"{chosen.review:.2f}, close call below {chosen.margin:.2f}, out of scope below {chosen.scope:.2f}): "
         f"{pooled['none_flagged']:.1%} of 'none' posts, {pooled['in_scope_flagged']:.1%} of in-scope posts")
-    return review, scope
+    return chosen
 
 
 def load_training_posts(
@@ -167,34 +169,35 @@ def train_and_save(
     analyses, lemma_table, special_cases = ready.analyses, ready.lemma_table, ready.special_cases
     say(f"spaCy lemma table: {len(lemma_table or {})} words ({time.perf_counter() - t0:.0f}s)")
     metrics: dict[str, Any] = {}
-    review_threshold, scope_threshold = 0.5, 0.5
+    thresholds = Thresholds(0.5, 0.5, DEFAULT_MARGIN)
     if folds and folds > 1:
         say(f"{folds}-fold cross-validation (contrast pairs kept together)…")
         proba, scope, _ = cross_val_predictions(posts, config, folds=folds, analyses=analyses, lemma_table=lemma_table,
                                                 special_cases=special_cases)
         y = np.array([p.label for p in posts])
         real = np.array([p.is_real for p in posts])
-        review_threshold, scope_threshold = choose_thresholds(y, proba, scope, real)
+        thresholds = choose_thresholds(y, proba, scope, real)
         for name, mask in (("all", np.ones(len(posts), bool)), ("authored", ~real), ("real", real)):
             if (mask & (y != OUT_OF_SCOPE)).sum():
                 rep = classification_report(y[mask], proba[mask])
                 metrics[f"cv_{name}"] = {k: rep[k] for k in ("n", "macro_f1", "accuracy", "ece", "per_label")}
                 say(format_report(f"cross-validated, {name} posts", rep))
         none = y == OUT_OF_SCOPE
-        metrics["cv_scope"] = {"scope_threshold": scope_threshold, "review_threshold": review_threshold}
+        metrics["cv_scope"] = {"scope_threshold": thresholds.scope, "review_threshold": thresholds.review,
+                               "review_margin": thresholds.margin}
+        flags = flagged(proba, scope, thresholds)
         for name, mask in (("all", np.ones(len(posts), bool)), ("real", real)):
             if (none & mask).any() and (~none & mask).any():
-                flagged_none = float((scope[none & mask] < scope_threshold).mean())
-                flagged_in = float((scope[~none & mask] < scope_threshold).mean())
+                flagged_none, flagged_in = float(flags[none & mask].mean()), float(flags[~none & mask].mean())
                 metrics["cv_scope"][name] = {"none_flagged": flagged_none, "in_scope_flagged": flagged_in}
-                say(f"out-of-scope check ({name} posts, threshold {scope_threshold:.2f}): flags "
+                say(f"review flag in cross-validation ({name} posts): flags "
                     f"{flagged_none:.1%} of 'none' posts, {flagged_in:.1%} of in-scope posts")
     chosen = _thresholds_on_unseen_sources(posts, config, ready, say, metrics)
     if chosen is not None:
-        review_threshold, scope_threshold = chosen
+        thresholds = chosen
     n_real = sum(p.is_real for p in posts)
     model = fit_model(posts, config, analyses=analyses, lemma_table=lemma_table, special_cases=special_cases)
-    model.review_threshold, model.scope_threshold = review_threshold, scope_threshold
+    model.review_threshold, model.scope_threshold, model.review_margin = thresholds
     path = save_model(model, json_path, metadata={
         "trained_on": {"posts": len(posts), "labels": counts, "data_sha256": data_hash(posts),
                        "files": [*bundled, *data, *([real_labels] if n_real else [])], "all_splits": all_splits,
