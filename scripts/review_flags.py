@@ -24,7 +24,8 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 def main() -> int:
     sys.path.insert(0, str(ROOT / "scripts"))
     from tonecheck.labels import LABELS, OUT_OF_SCOPE
-    from tonecheck.training.train import TrainConfig, prepare
+    from tonecheck.training.config import TrainConfig
+    from tonecheck.training.fitting import prepare
     from tonecheck.training.yardstick import leave_one_source_out
     from yardstick import REAL_TEXTS, load_posts
 

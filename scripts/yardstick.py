@@ -134,7 +134,8 @@ def plain_peer(posts):
 
 def run(name: str) -> tuple[str, dict, float]:
     from tonecheck.normalise import RULE_SETS
-    from tonecheck.training.train import TrainConfig, prepare
+    from tonecheck.training.config import TrainConfig
+    from tonecheck.training.fitting import prepare
     from tonecheck.training.yardstick import leave_one_source_out, summarise
 
     t0 = time.perf_counter()

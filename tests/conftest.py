@@ -30,8 +30,9 @@ def tiny_posts():
 @pytest.fixture(scope="session")
 def tiny_model_dir(tiny_posts, tmp_path_factory):
     """A tiny model, fitted and saved the way `tonecheck train` does, in a temporary folder."""
+    from tonecheck.training.config import TrainConfig
     from tonecheck.training.fitted import save_model
-    from tonecheck.training.train import TrainConfig, fit_model
+    from tonecheck.training.fitting import fit_model
 
     model = fit_model(tiny_posts, TrainConfig(char_ngrams=(3, 4), calibration_folds=3))
     folder = tmp_path_factory.mktemp("tiny-model")

@@ -734,7 +734,7 @@ def test_a_disk_that_fills_up_mid_job_ends_in_exit_3_and_leaves_no_file(tmp_path
     partial file left where the output should be."""
     import errno
 
-    from tonecheck import tables
+    from tonecheck import table_output as tables
 
     real_write = tables._CsvWriter.write
     calls = {"n": 0}

@@ -123,8 +123,9 @@ def test_mismatched_shapes_are_refused(tiny_model, tmp_path):
 
 def test_text_rules_are_stored_and_used(tiny_posts):
     """A model trained on text as written keeps its rule set: URLs are not placeholders there."""
+    from tonecheck.training.config import TrainConfig
     from tonecheck.training.export import engine_of
-    from tonecheck.training.train import TrainConfig, fit_model
+    from tonecheck.training.fitting import fit_model
 
     model = fit_model(tiny_posts, TrainConfig(char_ngrams=None, text_rules="plain"), with_scope=False)
     engine = engine_from_bytes(engine_to_bytes(engine_of(model)))

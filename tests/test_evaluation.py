@@ -75,7 +75,10 @@ def test_review_thresholds_are_chosen_on_unseen_real_sources(tiny_posts):
     of in-scope posts there."""
     from dataclasses import replace
 
-    from tonecheck.training.train import IN_SCOPE_FLAG_BUDGET, TrainConfig, _thresholds_on_unseen_sources, prepare
+    from tonecheck.training.config import TrainConfig
+    from tonecheck.training.fitting import prepare
+    from tonecheck.training.thresholds import IN_SCOPE_FLAG_BUDGET
+    from tonecheck.training.train import _thresholds_on_unseen_sources
 
     posts = [replace(p, meta={**p.meta, "origin": "real", "real_source": f"feed{i % 2}"}) if i % 3 == 0 else p
              for i, p in enumerate(tiny_posts)]
@@ -98,7 +101,8 @@ def test_training_drops_duplicates_before_cross_validation_and_says_so(tiny_post
     warns, and trains on the posts left."""
     import csv
 
-    from tonecheck.training.train import TrainConfig, train_and_save
+    from tonecheck.training.config import TrainConfig
+    from tonecheck.training.train import train_and_save
 
     data = tmp_path / "posts.csv"
     rows = [(p.text, p.label) for p in tiny_posts] + [(tiny_posts[0].text, tiny_posts[0].label)] * 10

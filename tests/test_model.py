@@ -92,8 +92,9 @@ def test_a_model_file_names_data_files_in_its_own_folder_only(tiny_model_dir, tm
 def test_a_calibrated_or_svm_model_is_refused_when_saved(tiny_posts, tmp_path):
     """Only a logistic regression is shipped (its engine is exact); the others stay comparable in
     training, and saving one says so before writing anything."""
+    from tonecheck.training.config import TrainConfig
     from tonecheck.training.fitted import save_model
-    from tonecheck.training.train import TrainConfig, fit_model
+    from tonecheck.training.fitting import fit_model
 
     model = fit_model(tiny_posts, TrainConfig(char_ngrams=None, classifier="svm", calibration="sigmoid"))
     with pytest.raises(ValueError, match="only a logistic-regression model can be saved, not CalibratedClassifierCV"):

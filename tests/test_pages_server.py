@@ -17,7 +17,8 @@ pytest.importorskip("fastapi", reason="the serve extra is not installed: pip ins
 from fastapi.testclient import TestClient
 
 import tonecheck
-from tonecheck.pages.server import MAX_BATCH_ITEMS, MAX_BODY_BYTES, create_app
+from tonecheck.pages.api import MAX_BATCH_ITEMS, MAX_BODY_BYTES
+from tonecheck.pages.server import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
 TONE_DEAF = "Restez chez vous et profitez de -30 % avec le code RESTEZCHEZVOUS"

@@ -7,17 +7,12 @@ import stat
 
 import pytest
 
-from tonecheck.tables import (
-    FIELD_SIZE_LIMIT,
-    InputError,
-    OutputError,
-    match_column,
-    neutralise_formula,
-    open_table,
-    open_writer,
-    restore_formula,
-    similar_column,
-)
+from tonecheck.table_columns import match_column, similar_column
+from tonecheck.table_csv import FIELD_SIZE_LIMIT
+from tonecheck.table_formulas import neutralise_formula, restore_formula
+from tonecheck.table_input import open_table
+from tonecheck.table_output import open_writer
+from tonecheck.tables import InputError, OutputError
 
 
 def _read(path, **kw):

@@ -11,16 +11,11 @@ import pytest
 
 from tonecheck.errors import ModelFileError
 from tonecheck.labels import LABELS, OUT_OF_SCOPE
-from tonecheck.training.train import (
-    IN_SCOPE_FLAG_BUDGET,
-    TrainConfig,
-    _base_classifier,
-    choose_thresholds,
-    classification_report,
-    cross_val_predictions,
-    expected_calibration_error,
-    train_and_save,
-)
+from tonecheck.training.config import TrainConfig
+from tonecheck.training.fitting import _base_classifier, cross_val_predictions
+from tonecheck.training.metrics import classification_report, expected_calibration_error
+from tonecheck.training.thresholds import IN_SCOPE_FLAG_BUDGET, Thresholds, choose_thresholds, flagged
+from tonecheck.training.train import train_and_save
 
 # Plain words only: the quickest configuration that still goes through every step.
 QUICK = TrainConfig(tokenizer="plain", lemmas=False, char_ngrams=None, cues=False)
@@ -38,10 +33,27 @@ def test_scope_threshold_flags_at_most_the_budget_of_in_scope_posts():
     y = np.array(["supportive"] * 100 + [OUT_OF_SCOPE] * 20)
     scope = np.concatenate([np.linspace(0.0, 0.99, 100), np.zeros(20)])
     proba = _one_hot(["supportive"] * 100 + ["supportive"] * 20)
-    _, scope_threshold = choose_thresholds(y, proba, scope)
+    scope_threshold = choose_thresholds(y, proba, scope).scope
     assert (scope[:100] < scope_threshold).mean() <= IN_SCOPE_FLAG_BUDGET
     # the largest candidate within the budget: the next one (0.01 higher) flags more than the budget
     assert (scope[:100] < scope_threshold + 0.01).mean() > IN_SCOPE_FLAG_BUDGET
+
+
+def test_the_three_thresholds_keep_the_whole_flag_within_the_budget():
+    """Close calls alone would flag 30 % of in-scope posts: the margin gives way so that
+    needs_review as a whole stays within the budget and still flags most out-of-scope posts."""
+    y = np.array(["supportive"] * 100 + [OUT_OF_SCOPE] * 50)
+    close = np.tile([0.45, 0.40, 0.10, 0.05], (30, 1))  # right, but a close call at any margin > 0.05
+    proba = np.vstack([close, _one_hot(["supportive"] * 70), _one_hot(["supportive"] * 50)])
+    scope = np.concatenate([np.linspace(0.05, 0.99, 100), np.linspace(0.0, 0.3, 50)])
+    chosen = choose_thresholds(y, proba, scope)
+    flags = flagged(proba, scope, chosen)
+    assert flags[:100].mean() <= IN_SCOPE_FLAG_BUDGET
+    assert chosen.margin <= 0.05
+    # as many out-of-scope posts as the scope threshold alone can catch within the budget
+    scope_only = max(t for t in np.linspace(0.01, 0.95, 95) if (scope[:100] < t).mean() <= IN_SCOPE_FLAG_BUDGET)
+    assert flags[100:].mean() >= (scope[100:] < scope_only).mean()
+    assert flags[100:].mean() > flagged(proba, scope, Thresholds(chosen.review, 0.01, 0.2))[100:].mean()
 
 
 def test_scope_threshold_is_chosen_on_real_posts_when_there_are_30():
@@ -50,8 +62,8 @@ def test_scope_threshold_is_chosen_on_real_posts_when_there_are_30():
     scope = np.concatenate([np.full(40, 0.99), np.linspace(0.0, 0.99, 40), np.zeros(10)])
     real = np.array([False] * 40 + [True] * 40 + [False] * 10)
     proba = _one_hot(["supportive"] * 90)
-    _, on_all = choose_thresholds(y, proba, scope)
-    _, on_real = choose_thresholds(y, proba, scope, real)
+    on_all = choose_thresholds(y, proba, scope).scope
+    on_real = choose_thresholds(y, proba, scope, real).scope
     assert on_real < on_all
     assert (scope[40:80] < on_real).mean() <= IN_SCOPE_FLAG_BUDGET
 
@@ -59,21 +71,21 @@ def test_scope_threshold_is_chosen_on_real_posts_when_there_are_30():
 def test_without_none_posts_the_scope_threshold_stays_one_half():
     y = np.array(["supportive", "promotional"] * 10)
     proba = _one_hot(list(y))
-    assert choose_thresholds(y, proba, np.zeros(20))[1] == 0.5
+    assert choose_thresholds(y, proba, np.zeros(20)).scope == 0.5
 
 
 def test_review_threshold_is_where_predictions_start_being_right_half_the_time():
     # 20 posts at confidence 0.30, all wrong; 20 at 0.60, all right
     y = np.array(["supportive"] * 40)
     proba = np.vstack([_one_hot(["promotional"] * 20, confidence=0.30), _one_hot(["supportive"] * 20, confidence=0.60)])
-    review_threshold, _ = choose_thresholds(y, proba, np.ones(40))
+    review_threshold = choose_thresholds(y, proba, np.ones(40)).review
     assert 0.5 < review_threshold <= 0.65  # the first band (±0.05) holding the 0.60 posts; not 0.30
 
 
 def test_review_threshold_defaults_to_0_4_when_no_band_is_right():
     y = np.array(["supportive"] * 20)
     proba = _one_hot(["promotional"] * 20)
-    assert choose_thresholds(y, proba, np.ones(20))[0] == 0.4
+    assert choose_thresholds(y, proba, np.ones(20)).review == 0.4
 
 
 def test_classification_report_of_perfect_predictions():
@@ -151,7 +163,7 @@ def test_train_and_save_does_not_overwrite_without_force(labelled_csv, tmp_path)
 
 
 def test_a_calibrated_svm_gives_probabilities_and_mean_member_weights(tiny_posts):
-    from tonecheck.training.train import fit_model
+    from tonecheck.training.fitting import fit_model
 
     model = fit_model(tiny_posts, replace(QUICK, classifier="svm", calibration="sigmoid"), with_scope=False)
     X = model.featurizer.transform([p.text for p in tiny_posts[:20]])

@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 from tonecheck.labels import LABELS, OUT_OF_SCOPE
-from tonecheck.training.train import IN_SCOPE_FLAG_BUDGET, TrainConfig, prepare
+from tonecheck.training.config import TrainConfig
+from tonecheck.training.fitting import prepare
+from tonecheck.training.thresholds import IN_SCOPE_FLAG_BUDGET
 from tonecheck.training.yardstick import (
     bootstrap_interval,
     format_summary,

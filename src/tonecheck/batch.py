@@ -1,7 +1,7 @@
 """Scoring tables of drafts: the rows of a CSV, JSON Lines or xlsx file out, each with its
 assessment added.
 
-Streams: rows are read (:mod:`tonecheck.tables`), scored ``batch_size`` at a time and
+Streams: rows are read (:mod:`tonecheck.table_input`), scored ``batch_size`` at a time and
 written, so memory does not grow with the file. A row whose text is missing, empty, too
 long or unreadable gets an ``error`` value and no label; every other row is scored; the
 output has exactly one row per input row, in order, with every input column. A file is
@@ -20,18 +20,10 @@ from typing import Any
 from tonecheck.labels import LABELS
 from tonecheck.results import DEFAULT_POLICY, Assessment, ReviewPolicy
 from tonecheck.runtime import Model, assessment_of, check_text, in_order, resolve_model, score_texts
-from tonecheck.tables import (
-    InputError,
-    OutputError,
-    Record,
-    Table,
-    UnwritableRow,
-    format_of_path,
-    match_column,
-    missing_column_message,
-    open_table,
-    open_writer,
-)
+from tonecheck.table_columns import match_column, missing_column_message
+from tonecheck.table_input import open_table
+from tonecheck.table_output import open_writer
+from tonecheck.tables import InputError, OutputError, Record, Table, UnwritableRow, format_of_path
 
 __all__ = [
     "OUTPUT_COLUMNS",
@@ -138,9 +130,9 @@ def score_file(
     """Score ``src`` (a path or ``-``) into ``dst`` (a path; None or ``-``: standard output).
 
     ``fmt``, ``encoding``, ``delimiter`` and ``sheet`` force how the input is read (see
-    :func:`tonecheck.tables.open_table`); ``out_format`` the output format (default: see
+    :func:`tonecheck.table_input.open_table`); ``out_format`` the output format (default: see
     :func:`output_format`); ``excel`` writes CSV with ``;`` and a UTF-8 byte-order mark, each
-cell that starts like a formula behind a ``'`` (:func:`tonecheck.tables.neutralise_formula`).
+cell that starts like a formula behind a ``'`` (:func:`tonecheck.table_formulas.neutralise_formula`).
     ``jobs`` processes score batches side by side (1: in this process); ``review`` sets when
     ``needs_review`` is raised (:class:`~tonecheck.results.ReviewPolicy`; default: the model's).
 

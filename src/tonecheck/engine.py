@@ -62,6 +62,10 @@ class Engine:
     def scope_threshold(self) -> float:
         return self.scorer.scope_threshold
 
+    @property
+    def review_margin(self) -> float:
+        return self.scorer.review_margin
+
     def analyse(self, texts: Sequence[str | Analysis]) -> list[Analysis]:
         read = self.read
         many = getattr(read, "many", None)  # a Reader reads a batch at once

@@ -34,7 +34,7 @@ from tonecheck.engine import Engine
 from tonecheck.errors import ModelVersionError
 from tonecheck.labels import LABELS
 from tonecheck.reading import ReaderSettings
-from tonecheck.scorer import LinearScorer
+from tonecheck.scorer import DEFAULT_MARGIN, LinearScorer
 from tonecheck.space import FeatureSpace
 
 __all__ = ["ENGINE_FORMAT", "STORED", "engine_to_bytes", "engine_from_bytes"]
@@ -52,14 +52,16 @@ STORED: dict[str, tuple[type, dict[str, str]]] = {
                              "lemma_table": "table", "cues": "param", "cue_weight": "param"}),
     "scorer": (LinearScorer, {"coef": "floats", "intercept": "floats", "scope_coef": "floats",
                               "scope_intercept": "param", "review_threshold": "param",
-                              "scope_threshold": "param"}),
+                              "scope_threshold": "param", "review_margin": "param"}),
 }
 # The JSON type each parameter must have (bool is checked apart: it is an int in Python).
 _PARAM_TYPES: dict[str, tuple[type, ...]] = {
     "tokenizer": (str,), "text_rules": (list,), "char_range": (list, type(None)), "word_ngrams": (int,),
     "cues": (bool,), "cue_weight": (int, float), "scope_intercept": (int, float),
-    "review_threshold": (int, float), "scope_threshold": (int, float),
+    "review_threshold": (int, float), "scope_threshold": (int, float), "review_margin": (int, float),
 }
+# Parameters added within a format, and the value a file written before them gets.
+_ADDED_PARAMS: dict[str, Any] = {"review_margin": DEFAULT_MARGIN}
 
 MAX_MEMBER_BYTES = 256 * 2**20
 MAX_TOTAL_BYTES = 512 * 2**20
@@ -119,6 +121,8 @@ def engine_from_bytes(data: bytes | os.PathLike[str] | str) -> Engine:
 
 
 def _param(given: Mapping[str, Any], name: str) -> Any:
+    if name not in given and name in _ADDED_PARAMS:
+        return _ADDED_PARAMS[name]
     if name not in given:
         raise ValueError(f"parameter {name!r} is missing")
     value = given[name]

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tonecheck.labels import LABELS, Label
+from tonecheck.scorer import DEFAULT_MARGIN  # (the margin of a model file that stores none)
 
 __all__ = ["ReviewPolicy", "Evidence", "Assessment", "DEFAULT_POLICY", "LABEL_ORDER", "DEFAULT_MARGIN"]
 
@@ -22,9 +23,6 @@ REASON_NOT_FRENCH = "not-french"
 REASON_NO_WORDS = "no-words"
 REASON_CLOSE_CALL = "close-call"
 
-#: Default smallest gap between the two most probable labels before a post is flagged as a
-#: close call (chosen on the real-only yardstick: see README, "The review flag").
-DEFAULT_MARGIN = 0.2
 
 @dataclass(frozen=True)
 class ReviewPolicy:
@@ -32,7 +30,8 @@ class ReviewPolicy:
 
     - ``min_confidence``: a top probability below it is ``unsure`` (default: the threshold the
       model learned in cross-validation, where a prediction is right less than half the time);
-    - ``min_margin``: a gap between the two most probable labels below it is a ``close-call``;
+    - ``min_margin``: a gap between the two most probable labels below it is a ``close-call``
+      (default: the model's margin, chosen with the other two on unseen real sources);
     - ``min_in_scope``: an in-scope probability below it is ``out-of-scope`` (default: the
       model's threshold, chosen on real posts);
     - ``label_thresholds``: a minimum top probability per label, e.g. ``{"tone-deaf": 0.9}``
@@ -43,7 +42,7 @@ class ReviewPolicy:
     """
 
     min_confidence: float | None = None
-    min_margin: float = DEFAULT_MARGIN
+    min_margin: float | None = None
     min_in_scope: float | None = None
     label_thresholds: Mapping[str, float] = field(default_factory=dict)
 

@@ -292,6 +292,7 @@ def _score_rows(texts: list[str], loaded: Model, policy: ReviewPolicy) -> list[R
     in_scope = batch.in_scope.tolist()
     min_confidence = engine.review_threshold if policy.min_confidence is None else policy.min_confidence
     min_in_scope = engine.scope_threshold if policy.min_in_scope is None else policy.min_in_scope
+    min_margin = engine.review_margin if policy.min_margin is None else policy.min_margin
     per_label = [policy.label_thresholds.get(lab, 0.0) for lab in LABELS]
     rows = []
     for i, (analysis, words, proba) in enumerate(zip(batch.analyses, batch.words, batch.proba.tolist(), strict=True)):
@@ -302,7 +303,7 @@ def _score_rows(texts: list[str], loaded: Model, policy: ReviewPolicy) -> list[R
             reasons.append(REASON_NOT_FRENCH)
         if top[i] < max(min_confidence, per_label[best_of[i]]):
             reasons.append(REASON_UNSURE)
-        elif margin[i] < policy.min_margin:
+        elif margin[i] < min_margin:
             reasons.append(REASON_CLOSE_CALL)
         if in_scope[i] < min_in_scope:
             reasons.append(REASON_OUT_OF_SCOPE)

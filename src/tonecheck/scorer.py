@@ -41,13 +41,19 @@ def centred(coef: np.ndarray) -> np.ndarray:
     return out
 
 
+#: The close-call margin of a model file that does not store its own: a model chooses its margin
+#: with its other review thresholds on unseen real sources (see README, "The review flag").
+DEFAULT_MARGIN = 0.2
+
+
 @dataclass(frozen=True, eq=False)
 class LinearScorer:
     """``coef`` (4 labels × features, :data:`~tonecheck.labels.LABELS` order) and ``intercept``
     make the softmax; ``scope_coef``/``scope_intercept`` the scope detector's sigmoid (none: every
     post in scope). ``review_threshold``: below this top probability a post needs review;
-    ``scope_threshold``: below this in-scope probability it looks out of scope. These fields
-    are what a model file stores (:mod:`tonecheck.engine_file`)."""
+    ``scope_threshold``: below this in-scope probability it looks out of scope;
+    ``review_margin``: a gap between the two most probable labels below it is a close call. These
+    fields are what a model file stores (:mod:`tonecheck.engine_file`)."""
 
     coef: np.ndarray
     intercept: np.ndarray
@@ -55,6 +61,7 @@ class LinearScorer:
     scope_intercept: float = 0.0
     review_threshold: float = 0.5
     scope_threshold: float = 0.5
+    review_margin: float = DEFAULT_MARGIN
     weights: np.ndarray = field(init=False, repr=False)
     _rows: np.ndarray = field(init=False, repr=False)
 
@@ -76,6 +83,7 @@ class LinearScorer:
                             "scope_intercept": float(self.scope_intercept),
                             "review_threshold": float(self.review_threshold),
                             "scope_threshold": float(self.scope_threshold),
+                            "review_margin": float(self.review_margin),
                             "weights": weights, "_rows": np.ascontiguousarray(rows.T)}.items():
             object.__setattr__(self, name, value)
 

@@ -4,8 +4,10 @@
 - :mod:`tonecheck.pages.review` turns those rows into one HTML file (``tonecheck report``,
   ``tonecheck score --html``);
 - :mod:`tonecheck.pages.server` is the web app of ``tonecheck serve`` (needs the ``serve``
-  extra: FastAPI and uvicorn);
+  extra: FastAPI and uvicorn), with the API's contract in :mod:`tonecheck.pages.api` and its
+  middleware in :mod:`tonecheck.pages.guard`;
 - :mod:`tonecheck.pages.commands` holds the command-line glue.
 
-Importing this package imports nothing heavy: FastAPI only loads with ``server``.
+Importing this package imports nothing heavy: FastAPI only loads with ``server`` (and its
+``api`` and ``guard``).
 """

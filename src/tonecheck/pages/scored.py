@@ -9,7 +9,7 @@ A CSV is read with the delimiter its header line uses (``,``, ``;`` or tab, as `
 writes the input's); one that starts with a UTF-8 byte-order mark was written for Excel
 (``score --excel``, the only CSV ``score`` writes with one), so each cell it wrote behind a
 ``'`` to keep Excel from running it is read back as it was scored
-(:func:`tonecheck.tables.restore_formula`): the evidence offsets hold again.
+(:func:`tonecheck.table_formulas.restore_formula`): the evidence offsets hold again.
 """
 
 from __future__ import annotations
@@ -104,7 +104,8 @@ def _result_names(names: list[str], path: str) -> dict[str, str]:
 
 
 def _read_csv(f: IO[str], text_column: str, path: str) -> tuple[list[str], list[ScoredRow]]:
-    from tonecheck.tables import restore_formula, sniff_delimiter
+    from tonecheck.table_csv import read_header, sniff_delimiter
+    from tonecheck.table_formulas import restore_formula
 
     old_limit = csv.field_size_limit(_FIELD_LIMIT)
     try:
@@ -115,12 +116,7 @@ def _read_csv(f: IO[str], text_column: str, path: str) -> tuple[list[str], list[
         reader = csv.reader(f, strict=True, delimiter=sniff_delimiter(head, path))
         if for_excel:
             reader = _Restored(reader, restore_formula)  # type: ignore[assignment]
-        try:
-            header = next(reader)
-        except StopIteration:
-            raise ScoredFileError(f"{path} is empty: no header row") from None
-        except csv.Error as e:
-            raise ScoredFileError(f"{path}: malformed CSV header: {e}") from e
+        header = read_header(reader, path, ScoredFileError, where="")
         names = _result_names(header, path)
         if text_column not in header:
             raise ScoredFileError(f"{path} has no column {text_column!r}; its columns are {header} (use --text-column)")

@@ -86,7 +86,7 @@ def read_table(
 ) -> list[dict[str, str]]:
     """Rows of a CSV, JSON Lines or xlsx file (or ``-``: standard input) as dicts of strings.
 
-    Read as ``tonecheck score`` reads its input (:func:`tonecheck.tables.open_table`:
+    Read as ``tonecheck score`` reads its input (:func:`tonecheck.table_input.open_table`:
     format, delimiter and encoding detected unless ``fmt``, ``encoding`` or ``delimiter``
     force them; ``sheet`` names the xlsx sheet). Each name in ``columns`` is matched to the
     file's column ignoring case, white space and a BOM, and the row uses the name given. A
@@ -101,7 +101,9 @@ def _read_table_lines(
     encoding: str | None = None, delimiter: str | None = None, sheet: str | None = None,
 ) -> tuple[list[dict[str, str]], list[int]]:
     """:func:`read_table`'s rows and the line (or sheet row) each starts on."""
-    from tonecheck.tables import InputError, match_column, open_table
+    from tonecheck.table_columns import match_column
+    from tonecheck.table_input import open_table
+    from tonecheck.tables import InputError
 
     p = Path(path)
     if str(path) != "-" and not p.exists():
@@ -145,7 +147,7 @@ def read_posts(
     if not rows:
         raise TrainingDataError(f"{path}: no rows")
     if missing:
-        from tonecheck.tables import similar_column
+        from tonecheck.table_columns import similar_column
 
         hints = [f"{c!r}: did you mean {h!r}?" for c in missing if (h := similar_column(c, list(rows[0])))]
         raise TrainingDataError(f"{path}: missing column(s) {missing}; found {sorted(rows[0])}"

@@ -51,7 +51,7 @@ def evaluate_file(args: argparse.Namespace) -> int:
     from tonecheck.assess import load_model
     from tonecheck.errors import TrainingDataError
     from tonecheck.training.corpus import read_table
-    from tonecheck.training.train import classification_report, format_report
+    from tonecheck.training.metrics import classification_report, format_report
 
     rows = read_table(args.data, fmt=getattr(args, "format", None), encoding=getattr(args, "encoding", None),
                       delimiter=getattr(args, "delimiter", None), sheet=getattr(args, "sheet", None))

@@ -10,7 +10,7 @@ import numpy as np
 
 from tonecheck.engine import Engine
 from tonecheck.reading import ReaderSettings
-from tonecheck.scorer import LinearScorer
+from tonecheck.scorer import DEFAULT_MARGIN, LinearScorer
 from tonecheck.space import FeatureSpace
 
 if TYPE_CHECKING:
@@ -61,6 +61,7 @@ def engine_of(model: FittedModel) -> Engine:
         scope_intercept=0.0 if scope is None else float(scope.intercept_[0]),
         review_threshold=model.review_threshold,
         scope_threshold=model.scope_threshold,
+        review_margin=getattr(model, "review_margin", DEFAULT_MARGIN),  # (estimators saved before it)
     )
     return engine_from(model.featurizer, scorer)
 

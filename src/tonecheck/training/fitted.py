@@ -25,7 +25,7 @@ from tonecheck.model_folder import (
     read_metadata,
     write_model_files,
 )
-from tonecheck.scorer import centred, sigmoid, softmax
+from tonecheck.scorer import DEFAULT_MARGIN, centred, sigmoid, softmax
 
 __all__ = ["TRUSTED_TYPES", "FittedModel", "save_model", "read_model"]
 
@@ -64,7 +64,8 @@ class FittedModel:
     ``classifier`` predicts the four labels (its ``classes_`` are :data:`LABELS` in order);
     ``scope`` predicts whether a post fits any label at all (class 1 = in scope), trained on
     the posts labelled ``none``. ``review_threshold``: below this top probability a post needs
-    review; ``scope_threshold``: below this in-scope probability it looks out of scope.
+    review; ``scope_threshold``: below this in-scope probability it looks out of scope;
+    ``review_margin``: a gap between the two most probable labels below it is a close call.
     """
 
     featurizer: Any
@@ -72,6 +73,7 @@ class FittedModel:
     scope: Any = None
     review_threshold: float = 0.5
     scope_threshold: float = 0.5
+    review_margin: float = DEFAULT_MARGIN
     labels: list[str] = field(default_factory=lambda: list(LABELS))
 
     def _order(self) -> list[int]:
@@ -165,6 +167,7 @@ def save_model(model: FittedModel, path: str | os.PathLike[str], *, metadata: di
         "labels": list(model.labels),
         "review_threshold": model.review_threshold,
         "scope_threshold": model.scope_threshold,
+        "review_margin": model.review_margin,
         **(metadata or {}),
     }
     return write_model_files(path, engine=engine, estimators=estimators, metadata=meta)

@@ -22,14 +22,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from tonecheck.labels import LABELS, OUT_OF_SCOPE
+from tonecheck.training.config import TrainConfig
 from tonecheck.training.corpus import Post
-from tonecheck.training.train import (
-    TrainConfig,
-    classification_report,
-    cross_val_predictions,
-    fit_model,
-    load_training_posts,
-)
+from tonecheck.training.fitting import cross_val_predictions, fit_model
+from tonecheck.training.metrics import classification_report
+from tonecheck.training.train import load_training_posts
 
 if TYPE_CHECKING:
     from tonecheck.runtime import Model

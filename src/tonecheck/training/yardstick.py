@@ -18,8 +18,10 @@ from typing import Any
 import numpy as np
 
 from tonecheck.labels import LABELS, OUT_OF_SCOPE
+from tonecheck.training.config import TrainConfig
 from tonecheck.training.corpus import Post
-from tonecheck.training.train import TrainConfig, choose_thresholds, fit_model
+from tonecheck.training.fitting import fit_model
+from tonecheck.training.thresholds import choose_thresholds, flagged
 
 __all__ = ["SourceResult", "macro_f1", "bootstrap_interval", "paired_difference", "leave_one_source_out"]
 
@@ -118,22 +120,24 @@ def summarise(results: list[SourceResult], *, rounds: int = 1000) -> dict[str, A
     y = np.concatenate([r.y for r in results])
     proba = np.concatenate([r.proba for r in results])
     scope = np.concatenate([r.scope for r in results])
-    review_threshold, scope_threshold = choose_thresholds(y, proba, scope, np.ones(len(y), dtype=bool))
+    chosen = choose_thresholds(y, proba, scope, np.ones(len(y), dtype=bool))
 
     def block(ys: np.ndarray, ps: np.ndarray, ss: np.ndarray) -> dict[str, Any]:
         keep = ys != OUT_OF_SCOPE
         yk, pred = ys[keep], np.asarray(LABELS)[ps[keep].argmax(axis=1)] if keep.any() else np.array([])
         _, _, f, sup = precision_recall_fscore_support(yk, pred, labels=list(LABELS), zero_division=0)
         none = ~keep
+        flags = flagged(ps, ss, chosen)
         return {
             "n": int(keep.sum()), "n_none": int(none.sum()),
             "macro_f1": macro_f1(yk, pred), "interval": bootstrap_interval(yk, pred, rounds=rounds),
             "f1": {lab: (float(f[k]), int(sup[k])) for k, lab in enumerate(LABELS)},
-            "none_flagged": float((ss[none] < scope_threshold).mean()) if none.any() else None,
-            "in_scope_flagged": float((ss[keep] < scope_threshold).mean()) if keep.any() else None,
+            "none_flagged": float(flags[none].mean()) if none.any() else None,
+            "in_scope_flagged": float(flags[keep].mean()) if keep.any() else None,
+            "none_out_of_scope": float((ss[none] < chosen.scope).mean()) if none.any() else None,
         }
 
-    out: dict[str, Any] = {"thresholds": {"review": review_threshold, "scope": scope_threshold},
+    out: dict[str, Any] = {"thresholds": chosen._asdict(),
                            "pooled": block(y, proba, scope), "sources": {}, "crises": {},
                            # the out-of-source predictions themselves, for paired comparisons
                            "predictions": {"y": y.tolist(), "proba": np.round(proba, 6).tolist(),
