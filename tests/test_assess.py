@@ -228,6 +228,23 @@ def test_limits_and_errors_are_importable_from_the_package():
         assert issubclass(getattr(tonecheck, name), tonecheck.ToneCheckError)
 
 
+
+def test_the_close_call_margin_is_the_models_unless_the_policy_gives_one(tiny_model):
+    """A model stores the margin it chose on unseen sources; ReviewPolicy(min_margin=...) overrides it."""
+    import dataclasses
+
+    from tonecheck.engine import Engine
+    from tonecheck.results import ReviewPolicy
+    from tonecheck.runtime import Model
+
+    engine = tiny_model.engine
+    wide = Engine(engine.space, dataclasses.replace(engine.scorer, review_margin=1.0), engine.reading)
+    model = Model(wide, tiny_model.metadata, tiny_model.path)
+    text = "Merci aux soignants, restez chez vous"
+    lenient = ReviewPolicy(min_confidence=0.0, min_in_scope=0.0)
+    assert "close-call" in assess(text, model=model, review=lenient).review_reasons
+    assert "close-call" not in assess(text, model=model, review=dataclasses.replace(lenient, min_margin=0.0)).review_reasons
+
 def test_close_calls_are_flagged_by_the_margin(tiny_model):
     from tonecheck import ReviewPolicy
 

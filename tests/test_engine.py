@@ -20,7 +20,22 @@ def test_engine_round_trips_through_its_npz(tiny_model, tiny_posts):
     assert np.array_equal(a.proba, b.proba)
     assert np.array_equal(a.in_scope, b.in_scope)
     assert all(np.array_equal(x, y) for x, y in zip(a.token_weights, b.token_weights, strict=True))
-    assert (again.review_threshold, again.scope_threshold) == (engine.review_threshold, engine.scope_threshold)
+    assert (again.review_threshold, again.scope_threshold, again.review_margin) == (
+        engine.review_threshold, engine.scope_threshold, engine.review_margin)
+
+
+def test_a_file_without_a_review_margin_keeps_the_margin_of_before(tiny_model, tmp_path):
+    """review_margin was added within format 2: a file written before it loads with 0.2."""
+    import io
+    import json
+
+    with np.load(io.BytesIO(engine_to_bytes(tiny_model.engine)), allow_pickle=False) as npz:
+        arrays = {k: npz[k] for k in npz.files}
+    params = json.loads(arrays["params"].tobytes().decode())
+    del params["scorer"]["review_margin"]
+    arrays["params"] = np.frombuffer(json.dumps(params).encode(), dtype=np.uint8)
+    np.savez(tmp_path / "old.npz", **arrays)
+    assert engine_from_bytes(tmp_path / "old.npz").review_margin == 0.2
 
 
 def test_npz_holds_no_pickled_objects(tiny_model_dir):

@@ -9,7 +9,7 @@ import sys
 import textwrap
 
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from tonecheck import assess, assess_many
@@ -40,6 +40,7 @@ def spans(pattern: re.Pattern[str], text: str) -> list[tuple[int, int]]:
 
 @settings(max_examples=400, deadline=None)
 @given(NUMBERS)
+@example("$1.111.1$")  # found by hypothesis: the old pattern's match from mid-number, the new one's after it
 def test_percent_and_price_rules_match_what_they_matched(text):
     # One change on purpose: a number no longer starts inside a run of digits (after an
     # earlier match that ended mid-number, as in "$1.111$"); that is what makes them linear.
@@ -47,9 +48,16 @@ def test_percent_and_price_rules_match_what_they_matched(text):
         a = span[0] + (text[span[0]] == "-")
         return a > 0 and text[a - 1].isdigit()
 
+    # Where the old pattern matched from mid-number, the new one may match a later part of that
+    # same span instead ("$1.111.1$": old "1.1$" from inside "111", new "1$"): the same change.
+    def inside(span: tuple[int, int], dropped: list[tuple[int, int]]) -> bool:
+        return any(a <= span[0] and span[1] <= b for a, b in dropped)
+
     for new, old in ((_PERCENT, OLD_PERCENT), (_PRICE, OLD_PRICE)):
         expected = [sp for sp in spans(old, text) if not starts_mid_number(sp)]
-        assert [sp for sp in spans(new, text) if sp in expected or not starts_mid_number(sp)] == expected
+        dropped = [sp for sp in spans(old, text) if starts_mid_number(sp)]
+        found = [sp for sp in spans(new, text) if sp in expected or not (starts_mid_number(sp) or inside(sp, dropped))]
+        assert found == expected
 
 
 @settings(max_examples=400, deadline=None)

@@ -130,10 +130,17 @@ class TokenMatch:
             if screen(string) is not None:
                 exact = self._exact.get(k)
                 if exact is None:
-                    exact = self._exact[k] = re.compile("(?iu)" + self.patterns[k]).match
+                    exact = self._exact[k] = _exact_pattern(self.patterns[k])
                 if exact(string) is not None:
                     return True
         return False
+
+
+@functools.lru_cache(maxsize=256)
+def _exact_pattern(pattern: str) -> Any:
+    """A token_match pattern compiled (tens of milliseconds for one with spaCy's letter
+    classes), once per process: a Reader's tokenizer is renewed now and then, its patterns are not."""
+    return re.compile("(?iu)" + pattern).match
 
 
 def _loosen(m: re.Match[str]) -> str:
