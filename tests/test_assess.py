@@ -161,10 +161,12 @@ def test_same_answer_twice(tiny_model):
 
 
 def test_importing_tonecheck_loads_neither_spacy_nor_sklearn():
+    """Nor numpy: it alone is most of the 0.1 s that `import tonecheck` may take."""
     import subprocess
     import sys
 
-    code = "import sys, tonecheck; print(sorted(m for m in ('spacy','sklearn','scipy','pandas','matplotlib') if m in sys.modules))"
+    heavy = "('spacy','sklearn','scipy','pandas','matplotlib','numpy')"
+    code = f"import sys, tonecheck; print(sorted(m for m in {heavy} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 

@@ -34,7 +34,8 @@ from tonecheck.engine import Engine
 from tonecheck.errors import ModelVersionError
 from tonecheck.labels import LABELS
 from tonecheck.reading import ReaderSettings
-from tonecheck.scorer import DEFAULT_MARGIN, LinearScorer
+from tonecheck.results import DEFAULT_MARGIN
+from tonecheck.scorer import LinearScorer
 from tonecheck.space import FeatureSpace
 
 __all__ = ["ENGINE_FORMAT", "STORED", "engine_to_bytes", "engine_from_bytes"]

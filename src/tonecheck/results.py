@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tonecheck.labels import LABELS, Label
-from tonecheck.scorer import DEFAULT_MARGIN  # (the margin of a model file that stores none)
 
 __all__ = ["ReviewPolicy", "Evidence", "Assessment", "DEFAULT_POLICY", "LABEL_ORDER", "DEFAULT_MARGIN"]
 
@@ -23,6 +22,10 @@ REASON_NOT_FRENCH = "not-french"
 REASON_NO_WORDS = "no-words"
 REASON_CLOSE_CALL = "close-call"
 
+
+#: The close-call margin of a model file that does not store its own: a model chooses its margin
+#: with its other review thresholds on unseen real sources (see README, "The review flag").
+DEFAULT_MARGIN = 0.2
 
 @dataclass(frozen=True)
 class ReviewPolicy:

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from tonecheck.labels import LABELS
+from tonecheck.results import DEFAULT_MARGIN
 from tonecheck.space import Features
 
 __all__ = ["LinearScorer", "softmax", "sigmoid", "centred"]
@@ -39,11 +40,6 @@ def centred(coef: np.ndarray) -> np.ndarray:
     label over the others (what evidence reports)."""
     out: np.ndarray = coef - coef.mean(axis=0, keepdims=True)
     return out
-
-
-#: The close-call margin of a model file that does not store its own: a model chooses its margin
-#: with its other review thresholds on unseen real sources (see README, "The review flag").
-DEFAULT_MARGIN = 0.2
 
 
 @dataclass(frozen=True, eq=False)

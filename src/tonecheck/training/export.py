@@ -10,7 +10,8 @@ import numpy as np
 
 from tonecheck.engine import Engine
 from tonecheck.reading import ReaderSettings
-from tonecheck.scorer import DEFAULT_MARGIN, LinearScorer
+from tonecheck.results import DEFAULT_MARGIN
+from tonecheck.scorer import LinearScorer
 from tonecheck.space import FeatureSpace
 
 if TYPE_CHECKING:

@@ -25,7 +25,8 @@ from tonecheck.model_folder import (
     read_metadata,
     write_model_files,
 )
-from tonecheck.scorer import DEFAULT_MARGIN, centred, sigmoid, softmax
+from tonecheck.results import DEFAULT_MARGIN
+from tonecheck.scorer import centred, sigmoid, softmax
 
 __all__ = ["TRUSTED_TYPES", "FittedModel", "save_model", "read_model"]
 

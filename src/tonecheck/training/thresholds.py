@@ -11,7 +11,7 @@ from typing import NamedTuple
 import numpy as np
 
 from tonecheck.labels import LABELS, OUT_OF_SCOPE
-from tonecheck.scorer import DEFAULT_MARGIN
+from tonecheck.results import DEFAULT_MARGIN
 
 __all__ = ["IN_SCOPE_FLAG_BUDGET", "Thresholds", "choose_thresholds", "flagged"]
 

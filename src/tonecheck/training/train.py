@@ -16,7 +16,7 @@ from typing import Any, cast
 import numpy as np
 
 from tonecheck.labels import LABELS, OUT_OF_SCOPE
-from tonecheck.scorer import DEFAULT_MARGIN
+from tonecheck.results import DEFAULT_MARGIN
 from tonecheck.training.config import TrainConfig
 from tonecheck.training.corpus import Post, validate_posts
 from tonecheck.training.fitted import FittedModel
