@@ -6,7 +6,8 @@ Leave-one-source-out with the shipped configuration (``TrainConfig()``), as the 
 yardstick trains it; prints, for the in-scope real posts, how often a label is right by the
 gap between its two most probable labels, and, at the shipped model's thresholds
 (models/tonecheck.json), the share of out-of-scope and in-scope posts that ``needs_review``
-would flag (unsure, close-call or out-of-scope; not-french left aside) for several margins.
+would flag (unsure, close-call or out-of-scope; not-french left aside) for several margins,
+the shipped one among them.
 Needs ../shared/data/real beside the project. About 2 minutes.
 """
 
@@ -51,7 +52,10 @@ def main() -> int:
         print(f"  gap [{lo:.1f}, {lo + 0.1:.1f}): {band.sum():4d} posts, right {right[band].mean():.2f}")
     meta = json.loads((ROOT / "models" / "tonecheck.json").read_text(encoding="utf-8"))
     review, scope_threshold = meta["review_threshold"], meta["scope_threshold"]
-    for min_margin in (0.0, 0.1, 0.2, 0.3):
+    shipped_margin = meta.get("review_margin", 0.2)
+    print(f"shipped thresholds: unsure below {review:.2f}, close call below {shipped_margin:.2f}, "
+          f"out of scope below {scope_threshold:.2f}")
+    for min_margin in sorted({shipped_margin, 0.0, 0.1, 0.2, 0.3}):
         close = ins & (margin < min_margin)
         flag = (top < review) | (margin < min_margin) | (scope < scope_threshold)
         print(f"  min_margin {min_margin}: needs_review flags {flag[none].mean():.1%} of out-of-scope and "
