@@ -27,6 +27,7 @@ def main() -> int:
     from tonecheck.labels import LABELS, OUT_OF_SCOPE
     from tonecheck.training.config import TrainConfig
     from tonecheck.training.fitting import prepare
+    from tonecheck.training.thresholds import Thresholds, flagged
     from tonecheck.training.yardstick import leave_one_source_out
     from yardstick import REAL_TEXTS, load_posts
 
@@ -42,7 +43,7 @@ def main() -> int:
     proba = np.concatenate([r.proba for r in results])
     scope = np.concatenate([r.scope for r in results])
     ranked = np.sort(proba, axis=1)
-    top, margin = ranked[:, -1], ranked[:, -1] - ranked[:, -2]
+    margin = ranked[:, -1] - ranked[:, -2]
     none = y == OUT_OF_SCOPE
     right = np.asarray(LABELS)[proba.argmax(axis=1)] == y
     ins = ~none
@@ -57,7 +58,7 @@ def main() -> int:
           f"out of scope below {scope_threshold:.2f}")
     for min_margin in sorted({shipped_margin, 0.0, 0.1, 0.2, 0.3}):
         close = ins & (margin < min_margin)
-        flag = (top < review) | (margin < min_margin) | (scope < scope_threshold)
+        flag = flagged(proba, scope, Thresholds(review, scope_threshold, min_margin))
         print(f"  min_margin {min_margin}: needs_review flags {flag[none].mean():.1%} of out-of-scope and "
               f"{flag[ins].mean():.1%} of in-scope posts; close-call alone catches "
               f"{(close & ~right).sum() / (ins & ~right).sum():.1%} of the wrong labels "

@@ -20,7 +20,8 @@ from typing import Any, NamedTuple, cast
 from tonecheck.normalise import RULE_NAMES, normalise_with_offsets, rule_set
 from tonecheck.spacy_tokenizer import CompactTokenizer, load_tokenizer
 
-__all__ = ["Token", "Analysis", "Reader", "ReaderSettings", "tokenize", "tokenize_plain", "char_wb_ngrams", "MAX_CHUNK"]
+__all__ = ["Token", "Analysis", "Reader", "ReaderSettings", "tokenize", "tokenize_plain", "char_wb_ngrams", "MAX_CHUNK",
+           "evict_oldest"]
 
 #: Longest white-space chunk given to spaCy whole; longer ones are cut into windows of this
 #: size. The longest chunk in every corpus and real pool after normalisation is 66 characters.
@@ -78,7 +79,7 @@ def _tokenize_with(tokenizer: Any, text: str, text_rules: tuple[str, ...] = RULE
 _new_tuple = tuple.__new__
 
 
-def _evict_oldest(cache: dict[str, Any], over: int, at_least: int) -> bool:
+def evict_oldest(cache: dict[str, Any], over: int, at_least: int) -> bool:
     """Forget the oldest entries of ``cache`` (a dict keeps insertion order) when it is
     ``over`` its limit: that many, and at least ``at_least``, so that a long run drops a
     tenth of a cache now and then instead of rebuilding all of it at once."""
@@ -185,7 +186,7 @@ class Reader:
 
     def _remember(self, analyses: dict[str, Analysis]) -> None:
         texts = self._texts
-        _evict_oldest(texts, len(texts) + len(analyses) - self._TEXT_LIMIT, self._TEXT_LIMIT // 10)
+        evict_oldest(texts, len(texts) + len(analyses) - self._TEXT_LIMIT, self._TEXT_LIMIT // 10)
         texts.update(analyses)
 
     def cache_clear(self, *, texts_only: bool = False) -> None:
@@ -229,7 +230,7 @@ class Reader:
         for chunk in chunks[k + 1 :]:  # pragma: no cover - every non-empty chunk has a token
             learned[chunk] = ()
         known = self._chunks
-        if _evict_oldest(known, len(known) + len(learned) - self._CHUNK_LIMIT, self._CHUNK_LIMIT // 10):
+        if evict_oldest(known, len(known) + len(learned) - self._CHUNK_LIMIT, self._CHUNK_LIMIT // 10):
             known[""] = ()  # (the oldest entry of all)
         known.update(learned)
         return learned

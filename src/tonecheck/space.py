@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import chain, islice, pairwise, repeat
+from itertools import chain, pairwise, repeat
 from typing import Any
 
 import numpy as np
 
 from tonecheck.cues import CUE_NAMES, conjunctions, shouting
-from tonecheck.reading import Analysis, Token, char_wb_ngrams
+from tonecheck.reading import Analysis, Token, char_wb_ngrams, evict_oldest
 
 __all__ = ["FeatureSpace", "Features"]
 
@@ -109,10 +109,7 @@ class FeatureSpace:
         vocab = self.char_vocab
         assert vocab is not None and self.char_range is not None  # (only called with a char block)
         cache = self._char_cache
-        if len(cache) + len(new_words) > self._CACHE_LIMIT:
-            for word in list(islice(cache, max(len(cache) + len(new_words) - self._CACHE_LIMIT,
-                                               self._CACHE_LIMIT // 10))):
-                del cache[word]
+        evict_oldest(cache, len(cache) + len(new_words) - self._CACHE_LIMIT, self._CACHE_LIMIT // 10)
         char_range, n_word = self.char_range, self.n_word
         grams = [char_wb_ngrams(word, char_range) if word else [] for word in new_words]
         found = [[c for c in map(vocab.get, g) if c is not None] for g in grams]

@@ -112,7 +112,7 @@ class TokenMatch:
     spaCy's patterns hold its Unicode letter classes (~3,000 characters each); compiling
     70 of them takes ~0.6 s. Here each pattern first runs as a screen with its letter
     classes replaced by ``.`` (compiled in milliseconds, matching a superset), and the real
-    pattern is compiled only when its screen matches a string, once. The answers are the
+    pattern is compiled only when its screen matches a string, once per process. The answers are the
     same (spaCy only asks whether something matched); test_tokens checks it.
     """
 
@@ -121,19 +121,12 @@ class TokenMatch:
         self._screens = [re.compile("(?ius)" + _CHAR_CLASS.sub(_loosen, p)).match for p in self.patterns]
         either = "|".join(f"(?:{_CHAR_CLASS.sub(_loosen, p)})" for p in self.patterns)
         self._screen = re.compile("(?ius)" + either).match
-        self._exact: dict[int, Any] = {}
 
     def __call__(self, string: str) -> bool:
         if self._screen(string) is None:
             return False
-        for k, screen in enumerate(self._screens):
-            if screen(string) is not None:
-                exact = self._exact.get(k)
-                if exact is None:
-                    exact = self._exact[k] = _exact_pattern(self.patterns[k])
-                if exact(string) is not None:
-                    return True
-        return False
+        return any(screen(string) is not None and _exact_pattern(pattern)(string) is not None
+                   for pattern, screen in zip(self.patterns, self._screens, strict=True))
 
 
 @functools.lru_cache(maxsize=256)
