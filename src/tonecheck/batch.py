@@ -294,7 +294,9 @@ def _scored(batches: Iterator[list[_Row]], model: Model, jobs: int,
 
     With ``jobs > 1`` batches are scored in that many processes, at most two each in flight
     (memory stays flat); rows are still written in input order. The workers are forked with
-    SIGINT, SIGTERM and SIGHUP blocked: this process handles them and stops the workers.
+    SIGINT, SIGTERM and SIGHUP blocked, so that none reaches them before they set their own
+    handling (:func:`tonecheck.runtime._worker_signals`): this process handles them and stops
+    the workers.
     """
     if jobs == 1:
         for batch in batches:

@@ -158,8 +158,25 @@ _worker_model: Model | None = None
 
 def _init_worker(model: Model | None) -> None:
     global _worker_model
+    _worker_signals()
     # A spawned worker gets the model pickled, or loads it from its path.
     _worker_model = model if model is not None else _default_model()
+
+
+def _worker_signals() -> None:
+    """A worker leaves stopping to its parent: Ctrl-C and a hang-up, which a terminal sends to
+    the whole process group, are ignored here (the parent stops the pool), and SIGTERM gets its
+    default action back, unblocked. concurrent.futures ends the workers of a broken pool with
+    SIGTERM; a worker that blocks it (a parent may fork with it blocked) or inherited a handler
+    that does not exit can wait for ever on a queue lock a killed worker held, and the job with it."""
+    import signal
+
+    ignored = [signal.SIGINT, *([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])]
+    for s in ignored:
+        signal.signal(s, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {*ignored, signal.SIGTERM})
 
 
 def score_in_worker(batch: list[str], policy: ReviewPolicy = DEFAULT_POLICY) -> list[Row]:
