@@ -85,7 +85,7 @@ def reference(fitted: Any, reading: Any, texts: Sequence[str]) -> tuple[np.ndarr
 
     f = fitted.featurizer
     tokenizer = CompactTokenizer(reading.tokenizer_rules, reading.special_cases).tokenizer
-    analyses = [_tokenize_with(tokenizer, t, reading.text_rules) for t in texts]
+    analyses = [_tokenize_with(tokenizer, t, reading.text_rules, reading.word_runs) for t in texts]
     terms = [f.terms(a) for a in analyses]
     blocks = [f.word_vectorizer_.transform([f._ngrams(t) for t in terms])]
     if f.char_vectorizer_ is not None:

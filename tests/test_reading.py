@@ -130,3 +130,20 @@ def test_cue_screen_never_hides_a_conjunction():
     for text in _corpus(2500):
         terms = tuple(t.lower for t in tokenize_plain(text).tokens if not t.is_punct)
         assert _conjunctions(terms) == _near_pairs(terms), text
+
+
+def test_word_runs_cut_tokens_into_runs_of_word_characters_with_their_spans():
+    from tonecheck.reading import ReaderSettings, tokenize
+    from tonecheck.spacy_tokenizer import CompactTokenizer, used_special_cases
+
+    text = "Restez chez vous !!! #RestezChezVous week-end l'école 😷 @user aujourd'hui"
+    rules = ("strip_invisible", "strip_controls", "collapse_whitespace")
+    analysis = tokenize(text, rules, True)
+    words = [t for t in analysis.tokens if not t.is_punct]
+    assert [t.lower for t in words] == ["restez", "chez", "vous", "restezchezvous", "week", "end", "école",
+                                        "user", "aujourd", "hui"]
+    assert [text[t.start:t.end] for t in words][3:6] == ["RestezChezVous", "week", "end"]
+    assert tokenize(text, rules, False) != analysis
+    compact = CompactTokenizer.serialise(used_special_cases([text]))
+    reader = ReaderSettings("spacy", *compact, rules, True).reader()
+    assert reader(text) == analysis and reader.many([text, "Merci !"])[0] == analysis

@@ -47,7 +47,7 @@ ENGINE_FORMAT = 2
 #: value is None is left out of the file and read back as None.
 STORED: dict[str, tuple[type, dict[str, str]]] = {
     "reading": (ReaderSettings, {"tokenizer": "param", "tokenizer_rules": "bytes", "special_cases": "bytes",
-                                 "text_rules": "param"}),
+                                 "text_rules": "param", "word_runs": "param"}),
     "space": (FeatureSpace, {"word_vocab": "vocab", "word_idf": "floats", "char_vocab": "vocab",
                              "char_idf": "floats", "char_range": "param", "word_ngrams": "param",
                              "lemma_table": "table", "cues": "param", "cue_weight": "param"}),
@@ -57,12 +57,13 @@ STORED: dict[str, tuple[type, dict[str, str]]] = {
 }
 # The JSON type each parameter must have (bool is checked apart: it is an int in Python).
 _PARAM_TYPES: dict[str, tuple[type, ...]] = {
-    "tokenizer": (str,), "text_rules": (list,), "char_range": (list, type(None)), "word_ngrams": (int,),
+    "tokenizer": (str,), "text_rules": (list,), "word_runs": (bool,),
+    "char_range": (list, type(None)), "word_ngrams": (int,),
     "cues": (bool,), "cue_weight": (int, float), "scope_intercept": (int, float),
     "review_threshold": (int, float), "scope_threshold": (int, float), "review_margin": (int, float),
 }
 # Parameters added within a format, and the value a file written before them gets.
-_ADDED_PARAMS: dict[str, Any] = {"review_margin": DEFAULT_MARGIN}
+_ADDED_PARAMS: dict[str, Any] = {"review_margin": DEFAULT_MARGIN, "word_runs": False}
 
 MAX_MEMBER_BYTES = 256 * 2**20
 MAX_TOTAL_BYTES = 512 * 2**20

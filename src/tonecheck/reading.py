@@ -50,13 +50,15 @@ class Analysis:
 
 
 @functools.lru_cache(maxsize=4096)
-def tokenize(text: str, text_rules: tuple[str, ...] = RULE_NAMES) -> Analysis:
+def tokenize(text: str, text_rules: tuple[str, ...] = RULE_NAMES, word_runs: bool = False) -> Analysis:
     """Normalise ``text`` and split it with the full spaCy French tokenizer (what an
-    unfitted featurizer reads with; a model reads with its :class:`Reader`)."""
-    return _tokenize_with(load_tokenizer().tokenizer, text, text_rules)
+    unfitted featurizer reads with; a model reads with its :class:`Reader`); with
+    ``word_runs``, each token into its runs of word characters (:func:`split_word_runs`)."""
+    return _tokenize_with(load_tokenizer().tokenizer, text, text_rules, word_runs)
 
 
-def _tokenize_with(tokenizer: Any, text: str, text_rules: tuple[str, ...] = RULE_NAMES) -> Analysis:
+def _tokenize_with(tokenizer: Any, text: str, text_rules: tuple[str, ...] = RULE_NAMES,
+                   runs: bool = False) -> Analysis:
     from spacy.attrs import IDX, IS_PUNCT, IS_SPACE, LENGTH, SPACY
 
     norm = normalise_with_offsets(text, text_rules)
@@ -70,13 +72,32 @@ def _tokenize_with(tokenizer: Any, text: str, text_rules: tuple[str, ...] = RULE
     for idx, length, punct, space, spaced in doc.to_array([IDX, LENGTH, IS_PUNCT, IS_SPACE, SPACY]).tolist():
         if not space:
             piece = normalised[idx : idx + length]
-            tokens.append(_new_tuple(Token, (piece.lower(), starts[idx], ends[idx + length - 1],
-                                             punct == 1 and piece not in "!?", idx, word)))
+            is_punct = punct == 1 and piece not in "!?"
+            token = (idx, length, piece.lower(), is_punct)
+            pieces = split_word_runs(*token) if runs else [token]
+            for at, size, lower, flag in pieces:
+                tokens.append(_new_tuple(Token, (lower, starts[at], ends[at + size - 1], flag, at, word)))
         word += spaced
     return Analysis(text, normalised, tuple(tokens))
 
 
 _new_tuple = tuple.__new__
+
+# A run of two or more word characters: scikit-learn's default token pattern.
+_WORD_RUN = re.compile(r"\w\w+")
+_Piece = tuple[int, int, str, bool]  # (offset, length, lower-cased form, is punctuation)
+
+
+def split_word_runs(rel: int, length: int, lower: str, punct: bool) -> list[_Piece]:
+    """One spaCy token as the word tokens of a reader with ``word_runs``: its runs of two or
+    more word characters (``#restezchezvous`` → ``restezchezvous``, ``week-end`` → ``week``,
+    ``end``, ``l'`` and ``!`` → punctuation), each with its own span. On unseen real posts these
+    words did better than whole spaCy tokens (reports/real_yardstick.md). A token whose
+    lower-cased form has another length than the token stays whole."""
+    if len(lower) != length:
+        return [(rel, length, lower, punct)]
+    runs = [(rel + m.start(), m.end() - m.start(), m.group(), False) for m in _WORD_RUN.finditer(lower)]
+    return runs or [(rel, length, lower, True)]
 
 
 def evict_oldest(cache: dict[str, Any], over: int, at_least: int) -> bool:
@@ -140,10 +161,11 @@ class Reader:
     _TEXT_LIMIT = 4096
 
     def __init__(self, rules_bytes: bytes, special_cases: bytes, *, text_rules: tuple[str, ...] = RULE_NAMES,
-                 renew_after: int = 50_000) -> None:
+                 renew_after: int = 50_000, word_runs: bool = False) -> None:
         self.rules_bytes = rules_bytes
         self.special_cases = special_cases
         self.text_rules = tuple(text_rules)
+        self.word_runs = word_runs
         self.renew_after = renew_after
         self._tokenizer: Any = None
         self._calls = 0
@@ -155,11 +177,12 @@ class Reader:
 
     def __getstate__(self) -> dict[str, Any]:
         return {"rules_bytes": self.rules_bytes, "special_cases": self.special_cases,
-                "text_rules": self.text_rules, "renew_after": self.renew_after}
+                "text_rules": self.text_rules, "renew_after": self.renew_after, "word_runs": self.word_runs}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__init__(state["rules_bytes"], state["special_cases"],  # type: ignore[misc]
-                      text_rules=state["text_rules"], renew_after=state["renew_after"])
+                      text_rules=state["text_rules"], renew_after=state["renew_after"],
+                      word_runs=state["word_runs"])
 
     def __call__(self, text: str) -> Analysis:
         analysis = self._texts.get(text)
@@ -219,13 +242,18 @@ class Reader:
         current: list[tuple[int, int, str, bool]] = []
         k, start = 0, 0
         end = len(chunks[0])
+        runs = self.word_runs
         for idx, length, punct in rows:
             while idx >= end:  # the token starts in a later chunk
                 learned[chunks[k]] = tuple(current)
                 k, start, current = k + 1, end + 1, []
                 end = start + len(chunks[k])
             piece = joined[idx : idx + length]
-            current.append((idx - start, length, piece.lower(), punct == 1 and piece not in "!?"))
+            token = (idx - start, length, piece.lower(), punct == 1 and piece not in "!?")
+            if runs:
+                current.extend(split_word_runs(*token))
+            else:
+                current.append(token)
         learned[chunks[k]] = tuple(current)
         for chunk in chunks[k + 1 :]:  # pragma: no cover - every non-empty chunk has a token
             learned[chunk] = ()
@@ -285,15 +313,16 @@ class Reader:
 
 
 @functools.lru_cache(maxsize=4096)
-def tokenize_plain(text: str, text_rules: tuple[str, ...] = RULE_NAMES) -> Analysis:
+def tokenize_plain(text: str, text_rules: tuple[str, ...] = RULE_NAMES, word_runs: bool = False) -> Analysis:
     """Like :func:`tokenize`, with a regular expression instead of spaCy (a baseline)."""
     norm = normalise_with_offsets(text, text_rules)
     tokens = []
     for m in _PLAIN_WORD.finditer(norm.text):
-        start, end = norm.original_span(m.start(), m.end())
         word = m.group()
-        tokens.append(Token(word.lower(), start, end, not any(c.isalnum() for c in word) and word not in "!?",
-                            m.start(), norm.text.count(" ", 0, m.start())))
+        token = (m.start(), len(word), word.lower(), not any(c.isalnum() for c in word) and word not in "!?")
+        for at, size, lower, punct in split_word_runs(*token) if word_runs else [token]:
+            start, end = norm.original_span(at, at + size)
+            tokens.append(Token(lower, start, end, punct, at, norm.text.count(" ", 0, at)))
     return Analysis(text, norm.text, tuple(tokens))
 
 
@@ -301,13 +330,15 @@ def tokenize_plain(text: str, text_rules: tuple[str, ...] = RULE_NAMES) -> Analy
 class ReaderSettings:
     """How a model reads text: its tokenizer (``"spacy"``: the compact spaCy tokenizer of
     ``tokenizer_rules`` and ``special_cases``, or the full one before fitting; ``"plain"``: a
-    regular expression) and its normalisation rules (``text_rules``, names from
-    :data:`~tonecheck.normalise.RULE_NAMES`). A model file stores these fields."""
+    regular expression), its normalisation rules (``text_rules``, names from
+    :data:`~tonecheck.normalise.RULE_NAMES`) and whether tokens are cut into their runs of word
+    characters (``word_runs``, :func:`split_word_runs`). A model file stores these fields."""
 
     tokenizer: str = "spacy"
     tokenizer_rules: bytes | None = None
     special_cases: bytes | None = None
     text_rules: tuple[str, ...] = RULE_NAMES
+    word_runs: bool = False
 
     def __post_init__(self) -> None:
         if self.tokenizer not in ("spacy", "plain"):
@@ -319,10 +350,11 @@ class ReaderSettings:
     def reader(self) -> Callable[[str], Analysis]:
         """The function that reads a text with these settings."""
         if self.tokenizer == "plain":
-            return functools.partial(tokenize_plain, text_rules=self.text_rules)
+            return functools.partial(tokenize_plain, text_rules=self.text_rules, word_runs=self.word_runs)
         if self.tokenizer_rules is not None and self.special_cases is not None:
-            return Reader(self.tokenizer_rules, self.special_cases, text_rules=self.text_rules)
-        return functools.partial(tokenize, text_rules=self.text_rules)
+            return Reader(self.tokenizer_rules, self.special_cases, text_rules=self.text_rules,
+                          word_runs=self.word_runs)
+        return functools.partial(tokenize, text_rules=self.text_rules, word_runs=self.word_runs)
 
 
 def char_wb_ngrams(word: str, ngram_range: tuple[int, int]) -> list[str]:

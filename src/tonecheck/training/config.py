@@ -29,6 +29,7 @@ class TrainConfig:
     min_df: int = 2
     tokenizer: str = "spacy"
     text_rules: str | tuple[str, ...] = "plain"  # a set of tonecheck.normalise.RULE_SETS, or rule names
+    word_runs: bool = False  # True: word tokens are spaCy tokens cut into runs of 2+ word characters
     scope_C: float | None = None  # the scope detector's C (None: the classifier's)
     seed: int = 0
 

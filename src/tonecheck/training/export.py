@@ -39,7 +39,8 @@ def feature_space(featurizer: TextFeaturizer) -> FeatureSpace:
 
 def reader_settings(featurizer: TextFeaturizer) -> ReaderSettings:
     return ReaderSettings(featurizer.tokenizer, getattr(featurizer, "tokenizer_rules_", None),
-                          getattr(featurizer, "special_cases_", None), featurizer.text_rules_tuple())
+                          getattr(featurizer, "special_cases_", None), featurizer.text_rules_tuple(),
+                          bool(getattr(featurizer, "word_runs", False)))
 
 
 def engine_of(model: FittedModel) -> Engine:

@@ -95,6 +95,8 @@ class TextFeaturizer(TransformerMixin, BaseEstimator):  # type: ignore[misc]  # 
         the training texts when None.
     text_rules : the normalisation rules, a set name of :data:`~tonecheck.normalise.RULE_SETS`
         (``"social"``: every rule; ``"plain"``: text as written) or a list of rule names.
+    word_runs : cut each token into its runs of two or more word characters (word tokens as
+        scikit-learn's default pattern makes them; see :func:`tonecheck.reading.split_word_runs`).
     """
 
     def __init__(
@@ -110,6 +112,7 @@ class TextFeaturizer(TransformerMixin, BaseEstimator):  # type: ignore[misc]  # 
         tokenizer: str = "spacy",
         special_cases: tuple[dict[str, Any], list[str]] | None = None,
         text_rules: str | tuple[str, ...] = "social",
+        word_runs: bool = False,
     ) -> None:
         self.lemmas = lemmas
         self.word_ngrams = word_ngrams
@@ -121,6 +124,7 @@ class TextFeaturizer(TransformerMixin, BaseEstimator):  # type: ignore[misc]  # 
         self.tokenizer = tokenizer
         self.special_cases = special_cases
         self.text_rules = text_rules
+        self.word_runs = word_runs
 
     # -- reading texts -------------------------------------------------------------------
     def analyse(self, texts: Iterable[str | Analysis]) -> list[Analysis]:

@@ -63,7 +63,7 @@ class Prepared:
 
 def prepare(texts: Sequence[str], config: TrainConfig = TrainConfig()) -> Prepared:
     """Read ``texts`` once for every model fitted on them with ``config``'s reading settings."""
-    featurizer = TextFeaturizer(tokenizer=config.tokenizer, text_rules=config.text_rules)
+    featurizer = TextFeaturizer(tokenizer=config.tokenizer, text_rules=config.text_rules, word_runs=config.word_runs)
     lemma_table = build_lemma_table(texts, text_rules=featurizer.text_rules_tuple()) if config.lemmas else None
     special_cases = used_special_cases(texts) if config.tokenizer == "spacy" else None
     return Prepared(featurizer.analyse(texts), lemma_table, special_cases)
@@ -86,6 +86,7 @@ def fit_model(
         lemmas=config.lemmas, char_ngrams=config.char_ngrams, cues=config.cues,
         cue_weight=config.cue_weight, min_df=config.min_df, lemma_table=lemma_table,
         tokenizer=config.tokenizer, special_cases=special_cases, text_rules=config.text_rules,
+        word_runs=config.word_runs,
     )
     X = featurizer.fit_transform(list(analyses) if analyses is not None else [p.text for p in posts])
     y = np.array([p.label for p in posts])

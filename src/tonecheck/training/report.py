@@ -77,7 +77,8 @@ def _evaluate_candidate(cand: Candidate, posts: Sequence[Post], lemma_table: dic
     from tonecheck.training.featurizer import TextFeaturizer
 
     cfg = cand.config
-    analyses = TextFeaturizer(tokenizer=cfg.tokenizer, text_rules=cfg.text_rules).analyse(p.text for p in posts)
+    analyses = TextFeaturizer(tokenizer=cfg.tokenizer, text_rules=cfg.text_rules,
+                              word_runs=cfg.word_runs).analyse(p.text for p in posts)
     t0 = time.perf_counter()
     cases = special_cases if cfg.tokenizer == "spacy" else None
     proba, _, seconds = cross_val_predictions(posts, cfg, analyses=analyses, lemma_table=lemma_table, with_scope=False,
