@@ -48,7 +48,7 @@ bench-pages: $(STAMP)
 # The real-only yardstick first (reports/real_yardstick.md: leave-one-source-out on real posts),
 # then the full report on the authored and lockdown splits (reports/evaluation.md).
 evaluate: $(STAMP)
-	$(BIN)/python scripts/yardstick.py --only shipped-config social-text-lemmas plain-tfidf-lr
+	$(BIN)/python scripts/yardstick.py --only shipped-config whole-spacy-tokens social-text-lemmas plain-tfidf-lr
 	$(BIN)/tonecheck evaluate --report reports/ --quick
 
 train: $(STAMP)

@@ -41,15 +41,16 @@ def build_authored():
                     rows.append(r)
     for i, r in enumerate(rows, 1):
         r["id"] = f"a{i:05d}"
-    # A post keeps the split it had (the authored test split stays comparable across waves);
+    # A post keeps the split it had (the authored test split stays comparable across waves),
+    # found by its text: ids follow the order of the part files, which a new wave can shift;
     # new posts are split among themselves the same way.
     previous = {}
     if (DATA / "authored.csv").exists():
         with open(DATA / "authored.csv", encoding="utf-8", newline="") as f:
-            previous = {(r["id"], r["text"]): r["split"] for r in csv.DictReader(f)}
-    known = np.array([(r["id"], r["text"]) in previous for r in rows])
+            previous = {r["text"]: r["split"] for r in csv.DictReader(f)}
+    known = np.array([r["text"] in previous for r in rows])
     mask = np.zeros(len(rows), dtype=bool)
-    mask[known] = [previous[(r["id"], r["text"])] == "test" for r, k in zip(rows, known, strict=True) if k]
+    mask[known] = [previous[r["text"]] == "test" for r, k in zip(rows, known, strict=True) if k]
     new = np.flatnonzero(~known)
     if new.size:
         strata = [f"{rows[i]['label']}|{rows[i]['crisis']}" for i in new]

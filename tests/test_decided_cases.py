@@ -29,10 +29,11 @@ CASES = [
 ]
 NEWS = "Le bilan des inondations s'alourdit dans l'Aude"
 
-# The shipped model still gets this one wrong (December 2026, the model trained on text as
-# written with waves 6 and 7: promotional, 0.5, for the guidance with a product aside). It is
-# marked so, strictly: the day a model gets it right, its test fails and the mark must go.
-# (The thanks-with-a-discount and "stocks limités" cases were wrong until waves 6 and 7.)
+# The shipped model still gets this one wrong (2026-12-02, words as runs with waves 12 and 13:
+# promotional 0.66, tone-deaf 0.27, preventive 0.07 for the guidance with a product aside). It
+# is marked so, strictly: the day a model gets it right, its test fails and the mark must go.
+# (The thanks-with-a-discount and "stocks limités" cases were wrong until waves 6 and 7, and
+# again with words as runs until the runs kept "-50" and the emoji whole.)
 KNOWN_WRONG = {
     "Avec la canicule, pensez à bien vous hydrater 💧 (notre gourde est en bio)": "read as promotional",
 }

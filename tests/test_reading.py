@@ -136,13 +136,16 @@ def test_word_runs_cut_tokens_into_runs_of_word_characters_with_their_spans():
     from tonecheck.reading import ReaderSettings, tokenize
     from tonecheck.spacy_tokenizer import CompactTokenizer, used_special_cases
 
-    text = "Restez chez vous !!! #RestezChezVous week-end l'école 😷 @user aujourd'hui"
+    text = "Restez chez vous !!! #RestezChezVous week-end l'école 😷 @user aujourd'hui : -50 % ou 20€ ?"
     rules = ("strip_invisible", "strip_controls", "collapse_whitespace")
     analysis = tokenize(text, rules, True)
     words = [t for t in analysis.tokens if not t.is_punct]
-    assert [t.lower for t in words] == ["restez", "chez", "vous", "restezchezvous", "week", "end", "école",
-                                        "user", "aujourd", "hui"]
+    # runs of 2+ word characters; a signed number whole; a token without a run as spaCy cut
+    # it (l', the emoji, €), but "!", "?", "#", "%", ":" are punctuation
+    assert [t.lower for t in words] == ["restez", "chez", "vous", "restezchezvous", "week", "end", "l'", "école",
+                                        "😷", "user", "aujourd", "hui", "-50", "ou", "20", "€"]
     assert [text[t.start:t.end] for t in words][3:6] == ["RestezChezVous", "week", "end"]
+    assert [text[t.start:t.end] for t in words][-4:] == ["-50", "ou", "20", "€"]
     assert tokenize(text, rules, False) != analysis
     compact = CompactTokenizer.serialise(used_special_cases([text]))
     reader = ReaderSettings("spacy", *compact, rules, True).reader()

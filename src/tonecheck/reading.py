@@ -85,19 +85,24 @@ _new_tuple = tuple.__new__
 
 # A run of two or more word characters: scikit-learn's default token pattern.
 _WORD_RUN = re.compile(r"\w\w+")
+# A signed number, as a discount is written ("-50"): the sign is what makes it one.
+_SIGNED_NUMBER = re.compile(r"[-\u2212+]\d+(?:[.,]\d+)?")
 _Piece = tuple[int, int, str, bool]  # (offset, length, lower-cased form, is punctuation)
 
 
 def split_word_runs(rel: int, length: int, lower: str, punct: bool) -> list[_Piece]:
     """One spaCy token as the word tokens of a reader with ``word_runs``: its runs of two or
     more word characters (``#restezchezvous`` → ``restezchezvous``, ``week-end`` → ``week``,
-    ``end``, ``l'`` and ``!`` → punctuation), each with its own span. On unseen real posts these
-    words did better than whole spaCy tokens (reports/real_yardstick.md). A token whose
-    lower-cased form has another length than the token stays whole."""
-    if len(lower) != length:
+    ``end``), each with its own span. A signed number stays whole (``-50``); a token with no
+    such run stays as spaCy cut it (``l'``, ``❤``, ``€``), except ``!`` and ``?``, which become
+    punctuation. A token whose lower-cased form has another length than the token stays whole.
+    On unseen real posts these words did better than whole spaCy tokens
+    (reports/real_yardstick.md); keeping the signed numbers and the symbols keeps the guide's
+    decided cases right ("Merci aux soignants ❤️ Pour les remercier : -50 %")."""
+    if len(lower) != length or _SIGNED_NUMBER.fullmatch(lower):
         return [(rel, length, lower, punct)]
     runs = [(rel + m.start(), m.end() - m.start(), m.group(), False) for m in _WORD_RUN.finditer(lower)]
-    return runs or [(rel, length, lower, True)]
+    return runs or [(rel, length, lower, punct or not lower.strip("!?"))]
 
 
 def evict_oldest(cache: dict[str, Any], over: int, at_least: int) -> bool:
