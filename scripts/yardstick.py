@@ -39,6 +39,7 @@ CANDIDATES = {
                         {**SHIPPED, "cues": False}, "links"),
     "shipped-C10": ("the shipped configuration with C=10", {**SHIPPED, "C": 10.0}, "links"),
     "shipped-C100": ("the shipped configuration with C=100", {**SHIPPED, "C": 100.0}, "links"),
+    "shipped-min-df-1": ("the shipped configuration with min_df=1", {**SHIPPED, "min_df": 1}, "links"),
     "shipped-tone-deaf-x0.5": ("the shipped configuration, tone-deaf class weighted x0.5",
                                {**SHIPPED, "tone_deaf_weight": 0.5}, "links"),
     "shipped-tone-deaf-x0.7": ("the shipped configuration, tone-deaf class weighted x0.7",
