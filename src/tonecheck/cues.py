@@ -13,12 +13,16 @@ import functools
 import operator
 import re
 from collections.abc import Sequence
+from itertools import accumulate
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 if TYPE_CHECKING:
     from tonecheck.reading import Analysis
 
-__all__ = ["CUE_NAMES", "cue_matches", "conjunction_matches", "conjunctions", "shouting"]
+__all__ = ["CUE_NAMES", "cue_matches", "conjunction_matches", "conjunctions", "conjunctions_of_posts", "shouting",
+           "shouting_posts"]
 
 # Real crisis-time posts name
 # the crisis everywhere (hashtags of the day), so a conjunction only counts when the two
@@ -120,6 +124,23 @@ def conjunctions(terms: tuple[str, ...]) -> tuple[tuple[int, ...], ...]:
     return _near_pairs(terms)
 
 
+def conjunctions_of_posts(terms: Sequence[str], n_terms: Sequence[int]) -> dict[int, tuple[tuple[int, ...], ...]]:
+    """:func:`conjunctions` of each post of a batch (``terms``, cut into posts of ``n_terms``),
+    for the posts where one may fire: each post's vocabularies are found with one numpy call
+    for the batch, and only the few posts with a pair of them present are read term by term."""
+    masks = np.fromiter(map(_term_mask, terms), dtype=np.int64, count=len(terms))
+    ends = list(accumulate(n_terms))
+    starts = np.array(ends, dtype=np.int64) - np.asarray(n_terms, dtype=np.int64)
+    filled = np.flatnonzero(np.asarray(n_terms) > 0)
+    if not filled.size:
+        return {}
+    present = np.bitwise_or.reduceat(masks, starts[filled])
+    pair = np.zeros(filled.size, dtype=bool)
+    for m in _CONJUNCTION_MASKS:
+        pair |= (present & m) == m
+    return {d: _near_pairs(tuple(terms[ends[d] - n_terms[d] : ends[d]])) for d in filled[pair].tolist()}
+
+
 @functools.lru_cache(maxsize=1024)
 def _near_pairs(terms: tuple[str, ...]) -> tuple[tuple[int, ...], ...]:
     hits = cue_matches(terms)
@@ -135,6 +156,24 @@ def _near_pairs(terms: tuple[str, ...]) -> tuple[tuple[int, ...], ...]:
 
 _LETTER = re.compile(r"[^\W\d_]")
 _UPPER = re.compile(r"[A-ZÀ-ÖØ-Þ]")
+
+
+def shouting_posts(analyses: Sequence[Analysis]) -> set[int]:
+    """The posts of a batch for which :func:`shouting` is true, counted for the whole batch in
+    numpy; only a post that may shout is looked at. Each post's capitals (the code points
+    ``_UPPER`` matches) and some of its letters (the ASCII and Latin-1 letters, all matched by
+    ``_LETTER``) are counted: with no more than 7 capitals, or no more than 60 % of those
+    letters (so of all its letters), a post does not shout."""
+    if len(analyses) < 8:
+        return {d for d, a in enumerate(analyses) if shouting(a)}
+    texts = [a.text for a in analyses]
+    p = np.frombuffer("".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    upper = ((p >= 0x41) & (p <= 0x5A)) | ((p >= 0xC0) & (p <= 0xDE) & (p != 0xD7))
+    lower = ((p >= 0x61) & (p <= 0x7A)) | ((p >= 0xDF) & (p != 0xF7) & (p <= 0xFF))
+    ends = np.cumsum(np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)))
+    n_upper, n_lower = (np.diff(np.concatenate([[0], np.cumsum(m)])[ends], prepend=0) for m in (upper, lower))
+    may = (n_upper > 7) & (n_upper > 0.6 * (n_upper + n_lower))
+    return {d for d in np.flatnonzero(may).tolist() if shouting(analyses[d])}
 
 
 def shouting(analysis: Analysis) -> bool:
