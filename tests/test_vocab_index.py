@@ -6,8 +6,7 @@ import random
 import numpy as np
 import pytest
 
-from tonecheck.cues import conjunctions, conjunctions_of_posts, shouting, shouting_posts
-from tonecheck.reading import Analysis, char_wb_ngrams
+from tonecheck.reading import char_wb_ngrams
 from tonecheck.space import unique_counts
 from tonecheck.vocab_index import CharNgramIndex, WordNgramIndex
 
@@ -58,21 +57,14 @@ def test_unique_counts_is_numpys_unique(n, high):
         assert np.array_equal(got, expected.ravel())
 
 
-def _analysis(text):
-    return Analysis(text, text, ())
+@pytest.mark.parametrize("n", [0, 1, 50, 20000])
+def test_the_int_table_finds_each_key_and_nothing_else(n):
+    from tonecheck.vocab_index import _IntTable
 
-
-@pytest.mark.parametrize("n", [3, 40])
-def test_shouting_posts_are_those_that_shout(n):
-    rng = random.Random(n)
-    pieces = ["MERCI", "À TOUS", "les soignants", "ÇA SUFFIT", "ÉNORME", "😂", "ß", "×××", "Øÿ", "", "12", "ÐÞ"]
-    texts = [" ".join(rng.choice(pieces) for _ in range(rng.randint(0, 8))) for _ in range(n)]
-    analyses = [_analysis(t) for t in texts]
-    assert shouting_posts(analyses) == {d for d, a in enumerate(analyses) if shouting(a)}
-
-
-def test_conjunctions_of_posts_are_each_posts_conjunctions():
-    posts = [("profitez", "du", "confinement"), (), ("merci",), ("merci", "promo"), ("code", "covid", "lol")]
-    fires = conjunctions_of_posts([t for p in posts for t in p], [len(p) for p in posts])
-    for d, terms in enumerate(posts):
-        assert fires.get(d, conjunctions(())) == conjunctions(terms)
+    rng = np.random.default_rng(n)
+    keys = np.unique(np.concatenate([[0], rng.integers(0, 2**40, n)]))[:n]  # (0 is a key like any other)
+    values = rng.permutation(keys.size)
+    table = _IntTable(keys, values)
+    asked = np.concatenate([keys, rng.integers(0, 2**40, 1000), [-1]])
+    stored = dict(zip(keys.tolist(), values.tolist(), strict=True))
+    assert table.get(asked).tolist() == [stored.get(k, -1) for k in asked.tolist()]

@@ -86,21 +86,37 @@ CUE_NAMES: tuple[str, ...] = (
 _CUE_NAMES_ORDER = tuple(_CUES)
 
 
-@functools.lru_cache(maxsize=65536)
-def _term_cues(term: str) -> tuple[str, ...]:
-    """The cue vocabularies a term belongs to (cached: terms repeat across posts)."""
-    return tuple(name for name, prefixes in _CUES.items() if term.startswith(prefixes))
-
-
 _CUE_BIT = {name: 1 << i for i, name in enumerate(_CUES)}
 _CONJUNCTION_MASKS = tuple(_CUE_BIT[a] | _CUE_BIT[b] for a, b in _CONJUNCTIONS)
 _NONE_FIRES = ((),) * len(_CONJUNCTIONS)
 
 
+# For each first character, the vocabularies with a prefix that starts with it (their bit, and
+# those prefixes): a term is only compared with the prefixes that share its first character
+# (0.5 us a new term instead of 2).
+_BY_FIRST: dict[str, tuple[tuple[int, tuple[str, ...]], ...]] = {
+    c: tuple((_CUE_BIT[name], tuple(p for p in prefixes if p[0] == c))
+             for name, prefixes in _CUES.items() if any(p[0] == c for p in prefixes))
+    for c in sorted({p[0] for prefixes in _CUES.values() for p in prefixes})
+}
+
+
 @functools.lru_cache(maxsize=65536)
 def _term_mask(term: str) -> int:
-    """The cue vocabularies of a term as bits."""
-    return sum(_CUE_BIT[name] for name in _term_cues(term))
+    """The cue vocabularies a term belongs to (one of their prefixes starts it), as bits
+    (cached: terms repeat across posts)."""
+    mask = 0
+    for bit, prefixes in _BY_FIRST.get(term[:1], ()):
+        if term.startswith(prefixes):
+            mask |= bit
+    return mask
+
+
+@functools.lru_cache(maxsize=65536)
+def _term_cues(term: str) -> tuple[str, ...]:
+    """The cue vocabularies a term belongs to, by name, in lexicon order."""
+    mask = _term_mask(term)
+    return tuple(name for name in _CUE_NAMES_ORDER if mask & _CUE_BIT[name])
 
 
 def cue_matches(terms: Sequence[str]) -> dict[str, list[int]]:

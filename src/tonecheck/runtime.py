@@ -329,5 +329,11 @@ def assessment_of(row: Row) -> Assessment:
 
 
 def score_texts(texts: list[str], loaded: Model, policy: ReviewPolicy = DEFAULT_POLICY) -> list[Assessment]:
-    return [assessment_of(row) for row in score_rows(texts, loaded, policy)]
+    # the assessments too are made with the collector paused: made after it resumed, a batch's
+    # ~10 objects per post set off 10-15 collections per 512 posts, some of them full ones
+    # (5.6 % of assess_many on never-seen posts)
+    if not texts:
+        return []
+    with collector_paused():
+        return [assessment_of(row) for row in _score_rows(texts, loaded, policy)]
 

@@ -51,8 +51,8 @@ def unique_counts(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
 
 @dataclass
 class _Occurrences:
-    """A batch's feature occurrences, by kind: column (-1: not in the vocabulary), first
-    token, number of tokens, post (None: a batch of one post), start of a run."""
+    """A batch's feature occurrences in the vocabulary, by kind: column, first token, number
+    of tokens, post (None: a batch of one post), start of a run."""
 
     term_doc: np.ndarray | None  # post of each term
     cols: list[np.ndarray] = field(default_factory=list)
@@ -63,6 +63,13 @@ class _Occurrences:
 
     def add(self, col: np.ndarray, first: np.ndarray, span: np.ndarray, doc: np.ndarray | None,
             run: np.ndarray | None = None) -> None:
+        """Occurrences of one kind; those of column -1 are dropped here (word n-grams out of
+        the vocabulary: a few per post, where the character n-grams that follow are all found)."""
+        found = col >= 0
+        if not found.all():
+            col, first, span = col[found], first[found], span[found]
+            doc = doc[found] if doc is not None else None
+            run = run[found] if run is not None else None
         self.cols.append(col)
         self.firsts.append(first)
         self.spans.append(span)
@@ -231,14 +238,13 @@ class FeatureSpace:
     def _entries(self, occ: _Occurrences, n_docs: int, n_tokens: np.ndarray, words: list[list[Token]]) -> Features:
         """The unique (post, column) entries of the occurrences and their TF-IDF values."""
         col, first, span = np.concatenate(occ.cols), np.concatenate(occ.firsts), np.concatenate(occ.spans)
-        found = col >= 0
-        col, first, span, run = col[found], first[found], span[found], np.concatenate(occ.runs)[found]
+        run = np.concatenate(occ.runs)
         if n_docs == 1:
             keys, occ_entry, counts = unique_counts(col)
             u_doc, u_col = None, keys
             block = (u_col >= self.n_word).astype(np.int64)
         else:
-            doc: np.ndarray = np.concatenate(occ.docs)[found]  # type: ignore[arg-type]  # (no None in a batch of many)
+            doc: np.ndarray = np.concatenate(occ.docs)  # type: ignore[arg-type]  # (no None in a batch of many)
             keys, occ_entry, counts = unique_counts(doc * self.n_features + col)
             u_doc, u_col = np.divmod(keys, self.n_features)
             block = 2 * u_doc + (u_col >= self.n_word)
