@@ -21,9 +21,12 @@ def _post(rng, n):
 
 
 @pytest.mark.parametrize("seed", range(5))
-def test_a_batchs_evidence_is_each_posts(seed):
+@pytest.mark.parametrize("in_order", [False, True])  # tokens as they come: in the order of their spans
+def test_a_batchs_evidence_is_each_posts(seed, in_order):
     rng = random.Random(seed)
     posts = [_post(rng, rng.randint(0, 3 * MAX_EVIDENCE)) for _ in range(40)]
+    if in_order:
+        posts = [(text, sorted(tokens, key=lambda t: (t.start, t.end)), w) for text, tokens, w in posts]
     texts, words, weights = (list(x) for x in zip(*posts, strict=True))
     assert evidence_of_batch(texts, words, weights) == [evidence_of(*p) for p in posts]
 

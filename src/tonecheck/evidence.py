@@ -78,8 +78,10 @@ def _merged_spans(doc: np.ndarray, start: np.ndarray, end: np.ndarray, weight: n
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """One item per (post, span), the weights of its tokens added in token order (as
     :func:`evidence_of` adds them: numpy's sums of three or more may add in another order)."""
-    order = np.lexsort((end, start, doc))  # stable: a span's tokens stay in token order
-    doc, start, end, weight = doc[order], start[order], end[order], weight[order]
+    d, s, e = np.diff(doc), np.diff(start), np.diff(end)
+    if not ((d > 0) | ((d == 0) & ((s > 0) | ((s == 0) & (e >= 0))))).all():  # (tokens are mostly in span order)
+        order = np.lexsort((end, start, doc))  # stable: a span's tokens stay in token order
+        doc, start, end, weight = doc[order], start[order], end[order], weight[order]
     new = np.ones(doc.size, dtype=bool)
     new[1:] = (doc[1:] != doc[:-1]) | (start[1:] != start[:-1]) | (end[1:] != end[:-1])
     if new.all():

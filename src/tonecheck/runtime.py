@@ -13,7 +13,8 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from itertools import starmap
+from itertools import chain, starmap
+from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -251,6 +252,7 @@ def in_order(
 # index, the four scores, in-scope probability, review reasons, evidence (text, start, end, weight).
 Row = tuple[int, tuple[float, ...], float, tuple[str, ...], tuple[tuple[str, int, int, float], ...]]
 _LABELS = LABEL_ORDER
+_LOWER = attrgetter("lower")
 
 
 @contextlib.contextmanager
@@ -302,7 +304,7 @@ def _score_rows(texts: list[str], loaded: Model, policy: ReviewPolicy) -> list[R
     rows = []
     for i, (words, proba) in enumerate(zip(batch.words, batch.proba.tolist(), strict=True)):
         reasons = []
-        if not any(any(ch.isalpha() for ch in t.lower) for t in words):
+        if not any(map(str.isalpha, chain.from_iterable(map(_LOWER, words)))):  # (no letter in any word)
             reasons.append(REASON_NO_WORDS)
         elif not french[i]:
             reasons.append(REASON_NOT_FRENCH)
