@@ -33,8 +33,9 @@ def test_shouting_posts_are_those_that_shout(n):
     assert shouting_posts(analyses) == {d for d, a in enumerate(analyses) if shouting(a)}
 
 
-def test_conjunctions_of_posts_are_each_posts_conjunctions():
-    posts = [("profitez", "du", "confinement"), (), ("merci",), ("merci", "promo"), ("code", "covid", "lol")]
+@pytest.mark.parametrize("copies", [1, 3])  # a few posts are read one by one, more in numpy
+def test_conjunctions_of_posts_are_each_posts_conjunctions(copies):
+    posts = [("profitez", "du", "confinement"), (), ("merci",), ("merci", "promo"), ("code", "covid", "lol")] * copies
     fires = conjunctions_of_posts([t for p in posts for t in p], [len(p) for p in posts])
     for d, terms in enumerate(posts):
         assert fires.get(d, conjunctions(())) == conjunctions(terms)

@@ -144,8 +144,11 @@ def conjunctions_of_posts(terms: Sequence[str], n_terms: Sequence[int]) -> dict[
     """:func:`conjunctions` of each post of a batch (``terms``, cut into posts of ``n_terms``),
     for the posts where one may fire: each post's vocabularies are found with one numpy call
     for the batch, and only the few posts with a pair of them present are read term by term."""
-    masks = np.fromiter(map(_term_mask, terms), dtype=np.int64, count=len(terms))
     ends = list(accumulate(n_terms))
+    if len(n_terms) < 8:  # (numpy's calls cost more than they save on a few posts: assess())
+        fires = {d: conjunctions(tuple(terms[e - n : e])) for d, (e, n) in enumerate(zip(ends, n_terms, strict=True))}
+        return {d: f for d, f in fires.items() if f is not _NONE_FIRES}
+    masks = np.fromiter(map(_term_mask, terms), dtype=np.int64, count=len(terms))
     starts = np.array(ends, dtype=np.int64) - np.asarray(n_terms, dtype=np.int64)
     filled = np.flatnonzero(np.asarray(n_terms) > 0)
     if not filled.size:
