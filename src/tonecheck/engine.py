@@ -77,7 +77,7 @@ class Engine:
         """Probabilities, scope and word evidence for a batch of posts."""
         analyses = self.analyse(texts)
         f = self.space.features(analyses)
-        proba, in_scope, rows = self.scorer.score(f)
+        proba, in_scope = self.scorer.score(f)
         best = proba.argmax(axis=1)
-        return Batch(analyses, proba, in_scope, f.words, self.scorer.token_weights(f, best, rows))
+        return Batch(analyses, proba, in_scope, f.words, self.scorer.token_weights(f, best))
 

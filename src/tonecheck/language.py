@@ -7,11 +7,14 @@ are clearly of another language.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import re
+from collections.abc import Sequence
 
 from tonecheck.reading import Analysis
 
-__all__ = ["looks_french"]
+__all__ = ["looks_french", "looks_french_many"]
 
 # The commonest function words; a token counted for a language only if not also French.
 _FRENCH = frozenset(
@@ -52,13 +55,36 @@ def _latin_share(text: str) -> float:
 
 def looks_french(analysis: Analysis) -> bool:
     """False when the post is clearly in another language or script."""
-    if _latin_share(analysis.normalised) < 0.5:
+    return _looks_french(analysis, False)
+
+
+def _looks_french(analysis: Analysis, latin: bool) -> bool:
+    """``latin``: the post is known to have Latin letters only."""
+    if not latin and _latin_share(analysis.normalised) < 0.5:
         return False
-    words = [w for w in _WORD.findall(analysis.normalised.lower()) if not w.startswith("xx")]
-    if len(words) < 4:
+    words = _WORD.findall(analysis.normalised.lower())
+    # no other language has two words here (asked first: the usual answer, and no word of
+    # theirs starts with "xx", so the words dropped below do not change it)
+    if sum(map(_ANY_OTHER.__contains__, words)) < 2:
         return True
-    if sum(map(_ANY_OTHER.__contains__, words)) < 2:  # no other language has two words here
+    words = [w for w in words if not w.startswith("xx")]
+    if len(words) < 4:
         return True
     fr = sum(map(_FRENCH.__contains__, words))
     best_other = max(sum(map(vocab.__contains__, words)) for vocab in _WORDS_IN.values())
     return not (best_other >= 2 and best_other > fr)
+
+
+def looks_french_many(analyses: Sequence[Analysis]) -> list[bool]:
+    """``[looks_french(a) for a in analyses]``, the posts with a non-Latin letter found by one
+    scan of the whole batch (most have none)."""
+    texts = [a.normalised for a in analyses]
+    starts = list(itertools.accumulate((len(t) + 1 for t in texts[:-1]), initial=0))
+    joined = "\n".join(texts)
+    non_latin = set()
+    at = 0
+    while (m := _NON_LATIN_LETTER.search(joined, at)) is not None:
+        d = bisect.bisect_right(starts, m.start()) - 1
+        non_latin.add(d)
+        at = starts[d + 1] if d + 1 < len(starts) else len(joined)  # on to the next post
+    return [_looks_french(a, d not in non_latin) for d, a in enumerate(analyses)]

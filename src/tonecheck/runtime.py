@@ -8,18 +8,19 @@ from __future__ import annotations
 import contextlib
 import functools
 import gc
-import heapq
 import os
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import chain, starmap
+from operator import attrgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from tonecheck.errors import EmptyTextError, TextTooLongError
 from tonecheck.labels import LABELS
-from tonecheck.language import looks_french
+from tonecheck.language import looks_french_many
 from tonecheck.results import (
     DEFAULT_POLICY,
     LABEL_ORDER,
@@ -37,7 +38,6 @@ if TYPE_CHECKING:
     from multiprocessing.context import BaseContext
 
     from tonecheck.engine import Engine
-    from tonecheck.reading import Token
 
 __all__ = ["MAX_TEXT_LENGTH", "Model", "load_model", "resolve_model", "check_text", "score_texts",
            "score_rows", "assessment_of", "worker_pool", "score_in_worker", "in_order", "checked_batches",
@@ -46,10 +46,6 @@ __all__ = ["MAX_TEXT_LENGTH", "Model", "load_model", "resolve_model", "check_tex
 #: Longest text accepted, in characters: far above any platform's caption limit
 #: (X: 280 or 25,000 for paid accounts, Instagram: 2,200, LinkedIn: 3,000, TikTok: 4,000).
 MAX_TEXT_LENGTH = 50_000
-#: How many evidence items an assessment keeps at most.
-MAX_EVIDENCE = 8
-#: Evidence keeps words whose weight is at least this share of the strongest word's.
-EVIDENCE_SHARE = 0.2
 
 
 @dataclass(frozen=True)
@@ -256,21 +252,7 @@ def in_order(
 # index, the four scores, in-scope probability, review reasons, evidence (text, start, end, weight).
 Row = tuple[int, tuple[float, ...], float, tuple[str, ...], tuple[tuple[str, int, int, float], ...]]
 _LABELS = LABEL_ORDER
-
-
-def _evidence(text: str, words: list[Token], token_w: Any) -> tuple[tuple[str, int, int, float], ...]:
-    """The strongest positive tokens, merged by span, keeping those within 20 % of the top."""
-    positive = (token_w > 0).nonzero()[0]
-    if not positive.size:
-        return ()
-    by_span: dict[tuple[int, int], float] = {}
-    for k, w in zip(positive.tolist(), token_w[positive].tolist(), strict=True):
-        t = words[k]
-        by_span[t.start, t.end] = by_span.get((t.start, t.end), 0.0) + w
-    # strongest, then first (what sorted(...)[:MAX_EVIDENCE] gives, in O(n) for a long post)
-    ranked = heapq.nsmallest(MAX_EVIDENCE, [(-w, s, e) for (s, e), w in by_span.items()])
-    floor = EVIDENCE_SHARE * -ranked[0][0]
-    return tuple((text[s:e], s, e, -w) for w, s, e in ranked if -w >= floor)
+_LOWER = attrgetter("lower")
 
 
 @contextlib.contextmanager
@@ -300,6 +282,8 @@ def score_rows(texts: list[str], loaded: Model, policy: ReviewPolicy = DEFAULT_P
 
 
 def _score_rows(texts: list[str], loaded: Model, policy: ReviewPolicy) -> list[Row]:
+    from tonecheck.evidence import evidence_of, evidence_of_batch  # (numpy: not imported by `import tonecheck`)
+
     engine = loaded.engine
     batch = engine.run(texts)
     ranked = batch.proba.copy()
@@ -311,12 +295,18 @@ def _score_rows(texts: list[str], loaded: Model, policy: ReviewPolicy) -> list[R
     min_in_scope = engine.scope_threshold if policy.min_in_scope is None else policy.min_in_scope
     min_margin = engine.review_margin if policy.min_margin is None else policy.min_margin
     per_label = [policy.label_thresholds.get(lab, 0.0) for lab in LABELS]
+    french = looks_french_many(batch.analyses)
+    texts = [a.text for a in batch.analyses]
+    if len(texts) < 8:  # (numpy's calls cost more than they save on a few posts)
+        evidence = list(map(evidence_of, texts, batch.words, batch.token_weights))
+    else:
+        evidence = evidence_of_batch(texts, batch.words, batch.token_weights)
     rows = []
-    for i, (analysis, words, proba) in enumerate(zip(batch.analyses, batch.words, batch.proba.tolist(), strict=True)):
+    for i, (words, proba) in enumerate(zip(batch.words, batch.proba.tolist(), strict=True)):
         reasons = []
-        if not any(any(ch.isalpha() for ch in t.lower) for t in words):
+        if not any(map(str.isalpha, chain.from_iterable(map(_LOWER, words)))):  # (no letter in any word)
             reasons.append(REASON_NO_WORDS)
-        elif not looks_french(analysis):
+        elif not french[i]:
             reasons.append(REASON_NOT_FRENCH)
         if top[i] < max(min_confidence, per_label[best_of[i]]):
             reasons.append(REASON_UNSURE)
@@ -324,8 +314,7 @@ def _score_rows(texts: list[str], loaded: Model, policy: ReviewPolicy) -> list[R
             reasons.append(REASON_CLOSE_CALL)
         if in_scope[i] < min_in_scope:
             reasons.append(REASON_OUT_OF_SCOPE)
-        evidence = _evidence(analysis.text, words, batch.token_weights[i])
-        rows.append((best_of[i], tuple(proba), in_scope[i], tuple(reasons), evidence))
+        rows.append((best_of[i], tuple(proba), in_scope[i], tuple(reasons), evidence[i]))
     return rows
 
 
@@ -334,7 +323,7 @@ def assessment_of(row: Row) -> Assessment:
     return Assessment(
         label=_LABELS[best],
         scores=dict(zip(_LABELS, proba, strict=True)),
-        evidence=tuple(Evidence(*e) for e in evidence),
+        evidence=tuple(starmap(Evidence, evidence)),
         needs_review=bool(reasons),
         review_reasons=reasons,
         in_scope=in_scope,
@@ -342,5 +331,11 @@ def assessment_of(row: Row) -> Assessment:
 
 
 def score_texts(texts: list[str], loaded: Model, policy: ReviewPolicy = DEFAULT_POLICY) -> list[Assessment]:
-    return [assessment_of(row) for row in score_rows(texts, loaded, policy)]
+    # the assessments too are made with the collector paused: made after it resumed, a batch's
+    # ~10 objects per post set off 10-15 collections per 512 posts, some of them full ones
+    # (5.6 % of assess_many on never-seen posts)
+    if not texts:
+        return []
+    with collector_paused():
+        return [assessment_of(row) for row in _score_rows(texts, loaded, policy)]
 

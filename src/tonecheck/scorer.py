@@ -60,6 +60,7 @@ class LinearScorer:
     review_margin: float = DEFAULT_MARGIN
     weights: np.ndarray = field(init=False, repr=False)
     _rows: np.ndarray = field(init=False, repr=False)
+    _evidence_rows: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         coef = np.asarray(self.coef, dtype=np.float64)
@@ -71,28 +72,29 @@ class LinearScorer:
         if scope is not None and scope.shape != (coef.shape[1],):
             raise ValueError(f"scope_coef has {scope.size} weights for {coef.shape[1]} features")
         weights = centred(coef)
-        # Everything a column carries, one row per column (C-contiguous): the 4 label weights and
-        # the scope weight of the classifier, then the 4 evidence weights. A batch gathers the
-        # rows of its columns once.
-        rows = np.vstack([coef, scope[None, :] if scope is not None else np.zeros((1, coef.shape[1])), weights])
+        # What the classifier reads of a column, one row per column (C-contiguous): the 4 label
+        # weights and the scope weight. A batch gathers the rows of its columns once (np.take:
+        # on a batch's ~140,000 entries, a third faster than fancy indexing); evidence gathers
+        # one weight per entry, its post's label's, from the evidence weights laid out the same way.
+        rows = np.vstack([coef, scope[None, :] if scope is not None else np.zeros((1, coef.shape[1]))])
         for name, value in {"coef": coef, "intercept": intercept, "scope_coef": scope,
                             "scope_intercept": float(self.scope_intercept),
                             "review_threshold": float(self.review_threshold),
                             "scope_threshold": float(self.scope_threshold),
                             "review_margin": float(self.review_margin),
-                            "weights": weights, "_rows": np.ascontiguousarray(rows.T)}.items():
+                            "weights": weights, "_rows": np.ascontiguousarray(rows.T),
+                            "_evidence_rows": np.ascontiguousarray(weights.T).ravel()}.items():
             object.__setattr__(self, name, value)
 
     @property
     def n_features(self) -> int:
         return int(self.coef.shape[1])
 
-    def score(self, f: Features) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(probabilities: posts × 4, in-scope probability: posts, the gathered rows of the
-        batch's entries, which :meth:`token_weights` reuses)."""
+    def score(self, f: Features) -> tuple[np.ndarray, np.ndarray]:
+        """(probabilities: posts × 4, in-scope probability: posts)."""
         n = f.n
-        rows = self._rows[f.col]
-        linear = rows[:, :5] * f.value[:, None]  # entries × (4 labels + scope)
+        rows = np.take(self._rows, f.col, axis=0)
+        linear = rows * f.value[:, None]  # entries × (4 labels + scope)
         # Entries are sorted by post: each post's score is the sum of its own run of rows, added
         # in the same order whether the post comes alone or in a batch (same answer).
         if not f.col.size:
@@ -110,9 +112,9 @@ class LinearScorer:
             z[filled] = np.add.reduceat(linear, starts[filled], axis=0)
         proba = softmax(z[:, :4] + self.intercept)
         in_scope = sigmoid(z[:, 4] + self.scope_intercept) if self.scope_coef is not None else np.ones(n)
-        return proba, in_scope, rows
+        return proba, in_scope
 
-    def token_weights(self, f: Features, best: np.ndarray, rows: np.ndarray) -> list[np.ndarray]:
+    def token_weights(self, f: Features, best: np.ndarray) -> list[np.ndarray]:
         """How much each word token pushed toward its post's label ``best``.
 
         Each entry's contribution (value × weight) is shared equally among its occurrences, and
@@ -124,7 +126,7 @@ class LinearScorer:
             out = np.zeros(total)
         else:
             label: Any = best[f.doc] if f.doc is not None else best[0]
-            contribution = f.value * rows[np.arange(f.value.size), 5 + label]
+            contribution = f.value * np.take(self._evidence_rows, f.col * len(LABELS) + label)
             span = f.occ_span  # an occurrence of no token (span 0) is repeated 0 times: dropped
             share = (contribution / f.counts)[f.occ_entry] / np.maximum(span, 1)
             # Occurrences over the same tokens (the character n-grams of one white-space word
