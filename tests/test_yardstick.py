@@ -14,6 +14,7 @@ from tonecheck.training.thresholds import IN_SCOPE_FLAG_BUDGET
 from tonecheck.training.yardstick import (
     bootstrap_interval,
     format_summary,
+    label_f1_intervals,
     leave_one_source_out,
     macro_f1,
     real_source,
@@ -38,6 +39,22 @@ def test_bootstrap_interval_brackets_the_score_and_is_reproducible():
     assert lo < macro_f1(y, pred) < hi and hi - lo < 0.25
     assert bootstrap_interval(y, pred, rounds=200) == (lo, hi)
     assert bootstrap_interval(np.array([]), np.array([])) == (0.0, 0.0)
+
+
+def test_label_f1_intervals_bracket_each_labels_f1_as_scikit_learn_computes_it():
+    from sklearn.metrics import f1_score
+
+    rng = np.random.default_rng(2)
+    y = rng.choice(LABELS, 300, p=[0.3, 0.5, 0.05, 0.15])
+    pred = np.where(rng.random(300) < 0.7, y, rng.choice(LABELS, 300))
+    intervals = label_f1_intervals(y, pred, rounds=300)
+    for label, f1 in zip(LABELS, f1_score(y, pred, labels=list(LABELS), average=None), strict=True):
+        lo, hi = intervals[label]
+        assert lo < f1 < hi, (label, lo, f1, hi)
+    # the rare label's interval is the widest: few posts, an uncertain score
+    widths = {label: hi - lo for label, (lo, hi) in intervals.items()}
+    assert max(widths, key=widths.get) == "tone-deaf"
+    assert label_f1_intervals(y, pred, rounds=300) == intervals
 
 
 def test_leave_one_source_out_predicts_each_source_from_the_others(tiny_posts):

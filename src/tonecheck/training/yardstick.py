@@ -49,6 +49,34 @@ def bootstrap_interval(y: np.ndarray, pred: np.ndarray, *, rounds: int = 1000, s
     return float(lo), float(hi)
 
 
+def label_f1_intervals(y: np.ndarray, pred: np.ndarray, *, rounds: int = 1000,
+                       seed: int = 0) -> dict[str, tuple[float, float]]:
+    """95 % percentile interval of each label's F1 over posts resampled with replacement
+    (the resamples of :func:`bootstrap_interval`; a label absent from a resample scores 0).
+
+    >>> y = np.array(["supportive"] * 60 + ["tone-deaf"] * 40)
+    >>> lo, hi = label_f1_intervals(y, y)["tone-deaf"]
+    >>> (lo, hi)
+    (1.0, 1.0)
+    """
+    rng = np.random.default_rng(seed)
+    n, k = len(y), len(LABELS)
+    if n == 0:
+        return {lab: (0.0, 0.0) for lab in LABELS}
+    index = {lab: i for i, lab in enumerate(LABELS)}
+    yi = np.array([index.get(v, k) for v in y])
+    pi = np.array([index.get(v, k) for v in pred])
+    scores = np.empty((rounds, k))
+    for r in range(rounds):
+        idx = rng.integers(0, n, n)
+        cells = np.bincount(yi[idx] * (k + 1) + pi[idx], minlength=(k + 1) ** 2).reshape(k + 1, k + 1)
+        tp = np.diag(cells)[:k]
+        denominator = cells[:k, :].sum(axis=1) + cells[:, :k].sum(axis=0)  # support + predicted
+        scores[r] = np.divide(2 * tp, denominator, out=np.zeros(k), where=denominator > 0)
+    lo, hi = np.percentile(scores, [2.5, 97.5], axis=0)
+    return {lab: (float(lo[i]), float(hi[i])) for i, lab in enumerate(LABELS)}
+
+
 def paired_difference(y: np.ndarray, pred_a: np.ndarray, pred_b: np.ndarray, *, rounds: int = 1000,
                       seed: int = 0) -> dict[str, float]:
     """Macro-F1 of B minus A on the same posts, with a 95 % interval from resampling the posts
@@ -132,6 +160,7 @@ def summarise(results: list[SourceResult], *, rounds: int = 1000) -> dict[str, A
             "n": int(keep.sum()), "n_none": int(none.sum()),
             "macro_f1": macro_f1(yk, pred), "interval": bootstrap_interval(yk, pred, rounds=rounds),
             "f1": {lab: (float(f[k]), int(sup[k])) for k, lab in enumerate(LABELS)},
+            "f1_interval": label_f1_intervals(yk, pred, rounds=rounds),
             "none_flagged": float(flags[none].mean()) if none.any() else None,
             "in_scope_flagged": float(flags[keep].mean()) if keep.any() else None,
             "none_out_of_scope": float((ss[none] < chosen.scope).mean()) if none.any() else None,
@@ -158,7 +187,11 @@ def format_summary(name: str, summary: dict[str, Any]) -> list[str]:
     rows = [*summary["sources"].items(), ("all real posts (pooled)", summary["pooled"])]
     for source, b in rows:
         lo, hi = b["interval"]
-        per = " · ".join(f"{lab} {f:.2f} ({n})" for lab, (f, n) in b["f1"].items())
+        if b is summary["pooled"] and "f1_interval" in b:  # the per-label intervals on the pooled line
+            per = " · ".join(f"{lab} {f:.2f} [{b['f1_interval'][lab][0]:.2f}, {b['f1_interval'][lab][1]:.2f}] ({n})"
+                             for lab, (f, n) in b["f1"].items())
+        else:
+            per = " · ".join(f"{lab} {f:.2f} ({n})" for lab, (f, n) in b["f1"].items())
         flags = (f"{b['none_flagged']:.0%} / {b['in_scope_flagged']:.0%}" if b["none_flagged"] is not None else "–")
         lines.append(
             f"| {name} | {source} | {b['n']} | **{b['macro_f1']:.3f}** [{lo:.3f}, {hi:.3f}] | {per} | {flags} |"
