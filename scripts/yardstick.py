@@ -217,7 +217,8 @@ def main(argv: list[str] | None = None) -> int:
     lines = ["# Real-only yardstick: leave-one-source-out", "",
              "Each row: trained on the authored corpus and the *other* real sources, judged on one real source "
              "(in-scope posts; `none` posts only for the flags). Macro-F1 with a 95 % bootstrap interval "
-             "(1,000 resamples of posts); per-label F1 (support), with its 95 % interval on the pooled line; review flags: share of `none` posts / of "
+             "(1,000 resamples of posts); per-label F1 (support), with its 95 % interval on the pooled line; "
+             "review flags: share of `none` posts / of "
              "in-scope posts flagged out of scope, at the scope threshold chosen on these pooled predictions.", "",
              f"Made by `python scripts/yardstick.py` in {time.perf_counter() - t0:.0f} s.", "",
              "| candidate | source | in-scope posts | macro-F1 [95 % CI] | per-label F1 (support) "
