@@ -23,8 +23,9 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 def main(argv: list[str]) -> int:
     from tonecheck.labels import LABELS
     from tonecheck.training.config import TrainConfig
-    from tonecheck.training.corpus import read_posts, read_real_posts, without_duplicates
+    from tonecheck.training.corpus import without_duplicates
     from tonecheck.training.fitting import fit_model, prepare
+    from tonecheck.training.train import load_training_posts
 
     spec = importlib.util.spec_from_file_location("decided", ROOT / "tests" / "test_decided_cases.py")
     assert spec is not None and spec.loader is not None
@@ -33,8 +34,8 @@ def main(argv: list[str]) -> int:
     cases = [case.values if hasattr(case, "values") else case for case in decided.CASES]
 
     config = replace(TrainConfig(), **json.loads(argv[0] if argv else "{}"))
-    posts = read_posts(ROOT / "data" / "authored.csv") + read_real_posts(
-        ROOT / "data" / "real_labels.csv", ROOT.parent / "shared" / "data" / "real")
+    posts = load_training_posts([str(ROOT / "data" / "authored.csv")], str(ROOT / "data" / "real_labels.csv"),
+                                str(ROOT.parent / "shared" / "data" / "real"), all_splits=True)
     posts, _ = without_duplicates(posts)
     ready = prepare([p.text for p in posts], config)
     model = fit_model(posts, config, analyses=ready.analyses, lemma_table=ready.lemma_table,

@@ -21,8 +21,8 @@ import numpy as np
 if TYPE_CHECKING:
     from tonecheck.reading import Analysis
 
-__all__ = ["CUE_NAMES", "cue_matches", "conjunction_matches", "conjunctions", "conjunctions_of_posts", "shouting",
-           "shouting_posts"]
+__all__ = ["CUE_NAMES", "FEW_POSTS", "cue_matches", "conjunction_matches", "conjunctions", "conjunctions_of_posts",
+           "shouting", "shouting_posts"]
 
 # Real crisis-time posts name
 # the crisis everywhere (hashtags of the day), so a conjunction only counts when the two
@@ -86,6 +86,10 @@ CUE_NAMES: tuple[str, ...] = (
 _CUE_NAMES_ORDER = tuple(_CUES)
 
 
+#: Below this many posts a batch is screened post by post: numpy's calls cost more than they
+#: save on a few posts (assess()). The runtime chooses evidence the same way.
+FEW_POSTS = 8
+
 _CUE_BIT = {name: 1 << i for i, name in enumerate(_CUES)}
 _CONJUNCTION_MASKS = tuple(_CUE_BIT[a] | _CUE_BIT[b] for a, b in _CONJUNCTIONS)
 _NONE_FIRES = ((),) * len(_CONJUNCTIONS)
@@ -145,7 +149,7 @@ def conjunctions_of_posts(terms: Sequence[str], n_terms: Sequence[int]) -> dict[
     for the posts where one may fire: each post's vocabularies are found with one numpy call
     for the batch, and only the few posts with a pair of them present are read term by term."""
     ends = list(accumulate(n_terms))
-    if len(n_terms) < 8:  # (numpy's calls cost more than they save on a few posts: assess())
+    if len(n_terms) < FEW_POSTS:
         fires = {d: conjunctions(tuple(terms[e - n : e])) for d, (e, n) in enumerate(zip(ends, n_terms, strict=True))}
         return {d: f for d, f in fires.items() if f is not _NONE_FIRES}
     masks = np.fromiter(map(_term_mask, terms), dtype=np.int64, count=len(terms))
@@ -183,7 +187,7 @@ def shouting_posts(analyses: Sequence[Analysis]) -> set[int]:
     ``_UPPER`` matches) and some of its letters (the ASCII and Latin-1 letters, all matched by
     ``_LETTER``) are counted: with no more than 7 capitals, or no more than 60 % of those
     letters (so of all its letters), a post does not shout."""
-    if len(analyses) < 8:
+    if len(analyses) < FEW_POSTS:
         return {d for d, a in enumerate(analyses) if shouting(a)}
     texts = [a.text for a in analyses]
     p = np.frombuffer("".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)

@@ -282,7 +282,8 @@ def score_rows(texts: list[str], loaded: Model, policy: ReviewPolicy = DEFAULT_P
 
 
 def _score_rows(texts: list[str], loaded: Model, policy: ReviewPolicy) -> list[Row]:
-    from tonecheck.evidence import evidence_of, evidence_of_batch  # (numpy: not imported by `import tonecheck`)
+    from tonecheck.cues import FEW_POSTS  # (numpy: not imported by `import tonecheck`)
+    from tonecheck.evidence import evidence_of, evidence_of_batch
 
     engine = loaded.engine
     batch = engine.run(texts)
@@ -297,7 +298,7 @@ def _score_rows(texts: list[str], loaded: Model, policy: ReviewPolicy) -> list[R
     per_label = [policy.label_thresholds.get(lab, 0.0) for lab in LABELS]
     french = looks_french_many(batch.analyses)
     texts = [a.text for a in batch.analyses]
-    if len(texts) < 8:  # (numpy's calls cost more than they save on a few posts)
+    if len(texts) < FEW_POSTS:
         evidence = list(map(evidence_of, texts, batch.words, batch.token_weights))
     else:
         evidence = evidence_of_batch(texts, batch.words, batch.token_weights)
