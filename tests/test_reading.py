@@ -13,7 +13,7 @@ from conftest import AUTHORED, REAL_TEXTS
 from tonecheck.cues import _near_pairs
 from tonecheck.cues import conjunctions as _conjunctions
 from tonecheck.reading import Reader, _tokenize_with, char_wb_ngrams
-from tonecheck.spacy_tokenizer import CompactTokenizer, TokenMatch, used_special_cases
+from tonecheck.spacy_tokenizer import CompactTokenizer, TokenMatch, _exact_pattern, used_special_cases
 
 
 def _corpus(limit=None):
@@ -59,6 +59,21 @@ def test_token_match_answers_like_the_compiled_patterns(special_cases):
         assert bool(fast(word)) == bool(exact(word))
 
     same()
+
+
+def test_token_match_compiles_a_real_pattern_only_where_its_letters_are_not_letters():
+    """A word the screen lets through is proven by its letter runs, without compiling the
+    pattern with spaCy's letter classes (10-20 ms each); a non-letter where a letter class
+    stands still gets the compiled pattern's answer."""
+    from spacy.lang.fr.tokenizer_exceptions import _regular_exp
+
+    patterns = [p for p in _regular_exp if p.startswith(("^anti", "^auto", "^prud"))]
+    fast = TokenMatch(patterns)
+    _exact_pattern.cache_clear()
+    assert [fast(w) for w in ("anti-covid", "Auto-Entrepreneur", "prud'homal", "anti-")] == [True, True, True, False]
+    assert _exact_pattern.cache_info().currsize == 0
+    assert [fast(w) for w in ("anti-1", "anti-co🙂vid", "auto-x.y")] == [False, False, False]
+    assert _exact_pattern.cache_info().currsize == 2  # the two patterns whose screens matched
 
 
 def test_reader_gives_spacys_tokens(compact, special_cases):

@@ -100,9 +100,11 @@ class CompactTokenizer:
         )
 
 
-# A bracketed character class, and one long enough to be one of spaCy's letter classes.
+# A bracketed character class, and one long enough to be one of spaCy's letter classes; the
+# quantifier that may follow a class.
 _CHAR_CLASS = re.compile(r"\[(?:\\.|[^\]\\])*\]")
 _LONG_CLASS = 200
+_QUANTIFIER = re.compile(r"(?:[*+?]|\{\d+(?:,\d*)?\})\??")
 
 
 class TokenMatch:
@@ -110,10 +112,13 @@ class TokenMatch:
     like spaCy's French ``TOKEN_MATCH``) matches the string.
 
     spaCy's patterns hold its Unicode letter classes (~3,000 characters each); compiling
-    70 of them takes ~0.6 s. Here each pattern first runs as a screen with its letter
-    classes replaced by ``.`` (compiled in milliseconds, matching a superset), and the real
-    pattern is compiled only when its screen matches a string, once per process. The answers are the
-    same (spaCy only asks whether something matched); test_tokens checks it.
+    one such pattern takes 10-20 ms, and a model keeps dozens. Here each pattern first runs as
+    a screen with its letter classes replaced by ``.`` (compiled in milliseconds, matching a
+    superset). Where the screen matches, the characters it let through in place of each letter
+    class are checked against that class (compiled once per process: spaCy has three), which
+    proves that the real pattern matches too; only where that check fails, or cannot be made,
+    is the real pattern compiled (once per process) and run. The answers are the same (spaCy
+    only asks whether something matched); test_reading checks it.
     """
 
     def __init__(self, patterns: Sequence[str]) -> None:
@@ -121,12 +126,73 @@ class TokenMatch:
         self._screens = [re.compile("(?ius)" + _CHAR_CLASS.sub(_loosen, p)).match for p in self.patterns]
         either = "|".join(f"(?:{_CHAR_CLASS.sub(_loosen, p)})" for p in self.patterns)
         self._screen = re.compile("(?ius)" + either).match
+        self._proofs = [_Proof.of(p) for p in self.patterns]
 
     def __call__(self, string: str) -> bool:
         if self._screen(string) is None:
             return False
-        return any(screen(string) is not None and _exact_pattern(pattern)(string) is not None
-                   for pattern, screen in zip(self.patterns, self._screens, strict=True))
+        for pattern, screen, proof in zip(self.patterns, self._screens, self._proofs, strict=True):
+            if screen(string) is None:
+                continue
+            if proof is not None and proof(string):
+                return True
+            if _exact_pattern(pattern)(string) is not None:
+                return True
+        return False
+
+
+class _Proof:
+    """A screen of one pattern whose letter classes (each with its quantifier) are captured
+    groups of ``.``; true when it matches and every captured run is made of its class's
+    characters: the real pattern then matches the same string the same way. Made only for
+    patterns with no capturing group of their own whose letter classes sit outside any group,
+    so that each captured group holds every character its class consumed (a group inside a
+    repetition keeps only its last round)."""
+
+    def __init__(self, screen: re.Pattern[str], classes: list[str]) -> None:
+        self.screen = screen.match
+        self.classes = classes
+
+    @classmethod
+    def of(cls, pattern: str) -> _Proof | None:
+        parts, classes, at = [], [], 0
+        for m in _CHAR_CLASS.finditer(pattern):
+            if len(m.group()) <= _LONG_CLASS:
+                continue
+            quantifier = _QUANTIFIER.match(pattern, m.end())
+            end = quantifier.end() if quantifier else m.end()
+            if _group_depth(pattern[: m.start()]) != 0:
+                return None
+            parts += [pattern[at : m.start()], f"((?s:.){quantifier.group() if quantifier else ''})"]
+            classes.append(m.group())
+            at = end
+        parts.append(pattern[at:])
+        screen = re.compile("(?iu)" + "".join(parts))
+        if not classes or screen.groups != len(classes):  # (groups of its own: no proof made)
+            return None
+        return cls(screen, classes)
+
+    def __call__(self, string: str) -> bool:
+        m = self.screen(string)
+        if m is None:
+            return False
+        return all(run is None or _letter_run(cls)(run) is not None
+                   for cls, run in zip(self.classes, m.groups(), strict=True))
+
+
+def _group_depth(prefix: str) -> int:
+    """How many groups are open at the end of ``prefix`` (a pattern's beginning), character
+    classes and escapes aside."""
+    depth = 0
+    for c in re.sub(r"\\.", "", _CHAR_CLASS.sub("", prefix)):
+        depth += (c == "(") - (c == ")")
+    return depth
+
+
+@functools.lru_cache(maxsize=16)
+def _letter_run(char_class: str) -> Any:
+    """A run of ``char_class``'s characters, as the real pattern reads it (case-insensitive)."""
+    return re.compile(f"(?iu)(?:{char_class})*").fullmatch
 
 
 @functools.lru_cache(maxsize=256)
