@@ -1,11 +1,16 @@
 """Run the real-only yardstick (leave-one-source-out) for candidate configurations.
 
     python scripts/yardstick.py [--only NAME ...] [--out reports/real_yardstick.md]
+                                [--against reports/real_yardstick.json]
 
 Needs ../shared/data/real beside the project (the real posts' texts). Prints one table
 row per (candidate, source) with macro-F1, its 95 % bootstrap interval, per-label F1
 (support) and the review flags, and writes them to --out. Candidates run --jobs at a time
 (default two), each in a fresh process.
+
+--against compares each candidate, post by post, with the same candidate in a saved run (its
+.json): how a change of the data (a part added to data/parts/, the corpus rebuilt) is judged
+against the shipped data's run.
 """
 
 from __future__ import annotations
@@ -195,6 +200,29 @@ def paired_lines(reference: str, summaries: dict, paired_difference) -> list[str
     return lines
 
 
+def against_lines(saved: str, summaries: dict, paired_difference) -> list[str]:
+    """Each candidate against the same candidate in a saved run (a paired bootstrap)."""
+    import numpy as np
+
+    before = json.loads(pathlib.Path(saved).read_text(encoding="utf-8"))
+    lines = ["", f"## Paired differences against the same candidates in `{saved}`", "",
+             "| candidate | macro-F1 then → now | difference [95 % CI] | resamples where now is ahead "
+             "| none / in-scope flagged, then → now |", "|---|---|---|---|---|"]
+    for name, summary in summaries.items():
+        then = before.get(name)
+        if then is None or then["predictions"]["y"] != summary["predictions"]["y"]:
+            lines.append(f"| {name} | not in the saved run, or on other posts | | | |")
+            continue
+        d = paired_difference(np.array(then["predictions"]["y"]), np.array(then["predictions"]["pred"]),
+                              np.array(summary["predictions"]["pred"]))
+        a, b = then["pooled"], summary["pooled"]
+        lines.append(f"| {name} | {a['macro_f1']:.3f} → {b['macro_f1']:.3f} "
+                     f"| {d['difference']:+.3f} [{d['low']:+.3f}, {d['high']:+.3f}] | {d['b_ahead']:.0%} "
+                     f"| {a['none_flagged']:.0%} / {a['in_scope_flagged']:.0%} → "
+                     f"{b['none_flagged']:.0%} / {b['in_scope_flagged']:.0%} |")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     from tonecheck.training.yardstick import format_summary, paired_difference
 
@@ -202,6 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="*", choices=sorted(CANDIDATES))
     parser.add_argument("--out", default=str(ROOT / "reports" / "real_yardstick.md"))
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--against", help="a saved run's .json: compare each candidate with it, post by post")
     args = parser.parse_args(argv)
     if not REAL_TEXTS.is_dir():
         print(f"the real posts' texts are missing: {REAL_TEXTS} (the shared folder beside the project)",
@@ -237,6 +266,8 @@ def main(argv: list[str] | None = None) -> int:
             crisis_lines.append(f"| {name} | {crisis} | {b['n']} | {b['macro_f1']:.3f} [{lo:.3f}, {hi:.3f}] |")
     lines += crisis_lines
     lines += paired_lines(names[0], summaries, paired_difference)
+    if args.against:
+        lines += against_lines(args.against, summaries, paired_difference)
     text = "\n".join(lines) + "\n"
     pathlib.Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     pathlib.Path(args.out).write_text(text, encoding="utf-8")
