@@ -13,7 +13,14 @@ from conftest import AUTHORED, REAL_TEXTS
 from tonecheck.cues import _near_pairs
 from tonecheck.cues import conjunctions as _conjunctions
 from tonecheck.reading import Reader, _tokenize_with, char_wb_ngrams
-from tonecheck.spacy_tokenizer import CompactTokenizer, TokenMatch, _exact_pattern, used_special_cases
+from tonecheck.spacy_tokenizer import (
+    CompactTokenizer,
+    TokenMatch,
+    _exact,
+    _exact_pattern,
+    _Reduced,
+    used_special_cases,
+)
 
 
 def _corpus(limit=None):
@@ -61,19 +68,43 @@ def test_token_match_answers_like_the_compiled_patterns(special_cases):
     same()
 
 
-def test_token_match_compiles_a_real_pattern_only_where_its_letters_are_not_letters():
-    """A word the screen lets through is proven by its letter runs, without compiling the
-    pattern with spaCy's letter classes (10-20 ms each); a non-letter where a letter class
-    stands still gets the compiled pattern's answer."""
+def test_token_match_never_compiles_spacys_letter_classes():
+    """A word the screen lets through is proven by its letter runs; where a non-letter stands
+    where a letter class does, the pattern cut down to its own characters answers
+    (:class:`_Reduced`): neither compiles a pattern with spaCy's letter classes (10-20 ms each)."""
     from spacy.lang.fr.tokenizer_exceptions import _regular_exp
 
     patterns = [p for p in _regular_exp if p.startswith(("^anti", "^auto", "^prud"))]
     fast = TokenMatch(patterns)
+    _exact.cache_clear()
     _exact_pattern.cache_clear()
     assert [fast(w) for w in ("anti-covid", "Auto-Entrepreneur", "prud'homal", "anti-")] == [True, True, True, False]
+    assert _exact.cache_info().currsize == 0
+    assert [fast(w) for w in ("anti-1", "anti-co🙂vid", "auto-x.y", "ANTI-É1")] == [False, False, False, False]
+    assert _exact.cache_info().currsize == 2  # the two patterns whose screens matched
     assert _exact_pattern.cache_info().currsize == 0
-    assert [fast(w) for w in ("anti-1", "anti-co🙂vid", "auto-x.y")] == [False, False, False]
-    assert _exact_pattern.cache_info().currsize == 2  # the two patterns whose screens matched
+
+
+# Characters that case-fold onto ASCII letters (Kelvin sign, long s, dotted capital I, dotless i,
+# the "st" ligature), letters of other scripts, digits, marks, emoji, punctuation, a newline.
+_AWKWARD = ["\u212a", "\u017f", "\u0130", "\u0131", "\ufb06", "ß", "ẞ", "Ψ", "я", "\u0627", "٣", "1", "_",
+            "\u0301", "🙂", ".", "'", "’", "-", "\n", "ǅ"]
+
+
+def test_reduced_patterns_answer_like_the_compiled_ones():
+    """Every one of spaCy's French token_match patterns: cut down (or, where it cannot be, None)
+    and compiled whole give the same answer on hyphenated words mixing awkward characters."""
+    from spacy.lang.fr.tokenizer_exceptions import _regular_exp
+
+    words = [a + h + b for a in ("anti", "ANTI", "sainte", "Saint", "états", "st", "k", "is", "\u017fainte")
+             for h in ("-", "–", "'") for b in ("covid", "Unis", "x", "", *_AWKWARD, "a" + "".join(_AWKWARD))]
+    words += [c + "-et-" + d for c in ("Lot", "\u017f", "\u0130", "1") for d in ("Garonne", "\u0131", "\u212a", "2")]
+    reduced = [(p, _Reduced.of(p)) for p in _regular_exp]
+    assert sum(r is not None for _, r in reduced) > 0.9 * len(reduced)
+    for pattern, fast in reduced:
+        if fast is not None:
+            exact = re.compile("(?iu)" + pattern).match
+            assert [w for w in words if fast(w) != (exact(w) is not None)] == [], pattern[:40]
 
 
 def test_reader_gives_spacys_tokens(compact, special_cases):

@@ -117,8 +117,10 @@ class TokenMatch:
     superset). Where the screen matches, the characters it let through in place of each letter
     class are checked against that class (compiled once per process: spaCy has three), which
     proves that the real pattern matches too; only where that check fails, or cannot be made,
-    is the real pattern compiled (once per process) and run. The answers are the same (spaCy
-    only asks whether something matched); test_reading checks it.
+    does the pattern cut down to its own characters (:class:`_Reduced`, compiled in well under a
+    millisecond) answer, and the real pattern is compiled only for a pattern that cannot be cut
+    down (none of spaCy's French ones). The answers are the same (spaCy only asks whether
+    something matched); test_reading checks it.
     """
 
     def __init__(self, patterns: Sequence[str]) -> None:
@@ -136,7 +138,7 @@ class TokenMatch:
                 continue
             if proof is not None and proof(string):
                 return True
-            if _exact_pattern(pattern)(string) is not None:
+            if _exact(pattern)(string):
                 return True
         return False
 
@@ -193,6 +195,72 @@ def _group_depth(prefix: str) -> int:
 def _letter_run(char_class: str) -> Any:
     """A run of ``char_class``'s characters, as the real pattern reads it (case-insensitive)."""
     return re.compile(f"(?iu)(?:{char_class})*").fullmatch
+
+
+@functools.lru_cache(maxsize=256)
+def _exact(pattern: str) -> Any:
+    """The real pattern's answer (a bool) for a string: the pattern with its letter classes
+    cut down (:class:`_Reduced`, compiled in well under a millisecond), or where that cannot
+    be made, the pattern itself compiled."""
+    reduced = _Reduced.of(pattern)
+    if reduced is not None:
+        return reduced
+    match = _exact_pattern(pattern)
+    return lambda string: match(string) is not None
+
+
+class _Reduced:
+    """A pattern with spaCy's letter classes, answered exactly without compiling them.
+
+    Outside its letter classes the pattern is made of literals and small classes of listed
+    characters (no ranges, no ``.``, no escapes, no negation: else :meth:`of` gives None), so
+    a character none of those can match (case-insensitively) plays a part only through the
+    letter classes it belongs to. Such a character is rewritten as a stand-in from Unicode's
+    private use plane for that set of classes, and each letter class becomes a small class:
+    the pattern's own characters that are in it, and the stand-ins of the sets that hold it.
+    The rewritten string matches the small pattern exactly where the string matches the real
+    one; test_reading checks it against the compiled patterns."""
+
+    _STAND_IN = 0xF0000  # Supplementary Private Use Area-A: in no class, no pattern
+
+    def __init__(self, match: Any, listed: Any, runs: list[Any]) -> None:
+        self.match, self.listed, self.runs = match, listed, runs
+        self.stand_ins: dict[str, str] = {}
+
+    @classmethod
+    def of(cls, pattern: str) -> _Reduced | None:
+        classes = sorted({m.group() for m in _CHAR_CLASS.finditer(pattern) if len(m.group()) > _LONG_CLASS})
+        rest = _CHAR_CLASS.sub(lambda m: "" if len(m.group()) > _LONG_CLASS else m.group(), pattern)
+        small = _CHAR_CLASS.findall(rest)
+        if (not classes or any(c in rest for c in "\\.") or "[^" in rest
+                or any("-" in c[2:-2] for c in small)):  # (a range inside a small class)
+            return None
+        own = sorted(set(rest) | {"\n"})
+        if any(ord(c) >= cls._STAND_IN for c in own):
+            return None
+        runs = [_letter_run(c) for c in classes]
+        sets = range(1 << len(classes))
+
+        def cut(m: re.Match[str]) -> str:
+            if len(m.group()) <= _LONG_CLASS:
+                return m.group()
+            j = classes.index(m.group())
+            members = [re.escape(c) for c in own if runs[j](c)]
+            members += [chr(cls._STAND_IN + v) for v in sets if v >> j & 1]
+            return "[" + "".join(members) + "]"
+
+        listed = re.compile("(?iu)[" + "".join(map(re.escape, own)) + "]").fullmatch
+        return cls(re.compile("(?iu)" + _CHAR_CLASS.sub(cut, pattern)).match, listed, runs)
+
+    def __call__(self, string: str) -> bool:
+        return self.match("".join(c if self.listed(c) else self._stand_in(c) for c in string)) is not None
+
+    def _stand_in(self, char: str) -> str:
+        stand_in = self.stand_ins.get(char)
+        if stand_in is None:
+            v = sum(1 << j for j, run in enumerate(self.runs) if run(char))
+            stand_in = self.stand_ins[char] = chr(self._STAND_IN + v)
+        return stand_in
 
 
 @functools.lru_cache(maxsize=256)
