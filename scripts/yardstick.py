@@ -248,11 +248,13 @@ def main(argv: list[str] | None = None) -> int:
              "(in-scope posts; `none` posts only for the flags). Macro-F1 with a 95 % bootstrap interval "
              "(1,000 resamples of posts); per-label F1 (support), with its 95 % interval on the pooled line; "
              "review flags: share of `none` posts / of "
-             "in-scope posts flagged out of scope, at the scope threshold chosen on these pooled predictions.", "",
+             "in-scope posts flagged out of scope, at the scope threshold chosen on these pooled predictions; "
+             "ECE: expected calibration error of the top label's probability on the in-scope posts "
+             "(10 equal-width bins).", "",
              f"Made by `python scripts/yardstick.py` in {time.perf_counter() - t0:.0f} s.", "",
              "| candidate | source | in-scope posts | macro-F1 [95 % CI] | per-label F1 (support) "
-             "| none / in-scope flagged |",
-             "|---|---|---|---|---|---|"]
+             "| none / in-scope flagged | ECE |",
+             "|---|---|---|---|---|---|---|"]
     summaries = {}
     for name, summary, seconds in done:
         summaries[name] = {**summary, "seconds": seconds}

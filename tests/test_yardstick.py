@@ -87,3 +87,4 @@ def test_leave_one_source_out_predicts_each_source_from_the_others(tiny_posts):
     lines = format_summary("quick", summary)
     assert len(lines) == 3 and lines[-1].startswith("| quick | all real posts (pooled) | ")
     assert f"**{pooled['macro_f1']:.3f}**" in lines[-1]
+    assert lines[-1].endswith(f" | {pooled['ece']:.3f} |") and 0.0 <= pooled["ece"] <= 1.0

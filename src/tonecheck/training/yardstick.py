@@ -21,6 +21,7 @@ from tonecheck.labels import LABELS, OUT_OF_SCOPE
 from tonecheck.training.config import TrainConfig
 from tonecheck.training.corpus import Post
 from tonecheck.training.fitting import fit_model
+from tonecheck.training.metrics import expected_calibration_error
 from tonecheck.training.thresholds import choose_thresholds, flagged
 
 __all__ = ["SourceResult", "macro_f1", "bootstrap_interval", "paired_difference", "leave_one_source_out"]
@@ -161,6 +162,8 @@ def summarise(results: list[SourceResult], *, rounds: int = 1000) -> dict[str, A
             "macro_f1": macro_f1(yk, pred), "interval": bootstrap_interval(yk, pred, rounds=rounds),
             "f1": {lab: (float(f[k]), int(sup[k])) for k, lab in enumerate(LABELS)},
             "f1_interval": label_f1_intervals(yk, pred, rounds=rounds),
+            # are the probabilities right on posts from a source the model never saw?
+            "ece": expected_calibration_error(yk, ps[keep]) if keep.any() else None,
             "none_flagged": float(flags[none].mean()) if none.any() else None,
             "in_scope_flagged": float(flags[keep].mean()) if keep.any() else None,
             "none_out_of_scope": float((ss[none] < chosen.scope).mean()) if none.any() else None,
@@ -193,7 +196,8 @@ def format_summary(name: str, summary: dict[str, Any]) -> list[str]:
         else:
             per = " · ".join(f"{lab} {f:.2f} ({n})" for lab, (f, n) in b["f1"].items())
         flags = (f"{b['none_flagged']:.0%} / {b['in_scope_flagged']:.0%}" if b["none_flagged"] is not None else "–")
+        ece = f"{b['ece']:.3f}" if b.get("ece") is not None else "–"
         lines.append(
-            f"| {name} | {source} | {b['n']} | **{b['macro_f1']:.3f}** [{lo:.3f}, {hi:.3f}] | {per} | {flags} |"
+            f"| {name} | {source} | {b['n']} | **{b['macro_f1']:.3f}** [{lo:.3f}, {hi:.3f}] | {per} | {flags} | {ece} |"
         )
     return lines
