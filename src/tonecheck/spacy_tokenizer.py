@@ -124,16 +124,21 @@ class TokenMatch:
     """
 
     def __init__(self, patterns: Sequence[str]) -> None:
-        self.patterns = list(patterns)
-        self._screens = [re.compile("(?ius)" + _CHAR_CLASS.sub(_loosen, p)).match for p in self.patterns]
-        either = "|".join(f"(?:{_CHAR_CLASS.sub(_loosen, p)})" for p in self.patterns)
-        self._screen = re.compile("(?ius)" + either).match
-        self._proofs = [_Proof.of(p) for p in self.patterns]
+        self.patterns = tuple(patterns)
+        self._screen = _either(self.patterns)
+        # each pattern's own screen and proof, made the first time the joint screen lets a
+        # string through (most patterns never need theirs; ~1 ms each at start-up otherwise)
+        self._checks: list[tuple[Any, _Proof | None] | None] = [None] * len(self.patterns)
 
     def __call__(self, string: str) -> bool:
         if self._screen(string) is None:
             return False
-        for pattern, screen, proof in zip(self.patterns, self._screens, self._proofs, strict=True):
+        checks = self._checks
+        for i, pattern in enumerate(self.patterns):
+            check = checks[i]
+            if check is None:
+                check = checks[i] = _checks(pattern)
+            screen, proof = check
             if screen(string) is None:
                 continue
             if proof is not None and proof(string):
@@ -141,6 +146,18 @@ class TokenMatch:
             if _exact(pattern)(string):
                 return True
         return False
+
+
+@functools.lru_cache(maxsize=16)
+def _either(patterns: tuple[str, ...]) -> Any:
+    """One screen for all of ``patterns`` (kept per process: a Reader renews its tokenizer)."""
+    return re.compile("(?ius)" + "|".join(f"(?:{_CHAR_CLASS.sub(_loosen, p)})" for p in patterns)).match
+
+
+@functools.lru_cache(maxsize=1024)
+def _checks(pattern: str) -> tuple[Any, _Proof | None]:
+    """A pattern's own screen and its proof (see :class:`TokenMatch`)."""
+    return re.compile("(?ius)" + _CHAR_CLASS.sub(_loosen, pattern)).match, _Proof.of(pattern)
 
 
 class _Proof:
