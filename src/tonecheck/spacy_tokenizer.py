@@ -242,7 +242,7 @@ class _Reduced:
 
     def __init__(self, match: Any, listed: Any, runs: list[Any]) -> None:
         self.match, self.listed, self.runs = match, listed, runs
-        self.stand_ins: dict[str, str] = {}
+        self.rewritten: dict[str, str] = {}  # each character seen: itself, or its stand-in
 
     @classmethod
     def of(cls, pattern: str) -> _Reduced | None:
@@ -252,7 +252,7 @@ class _Reduced:
         if (not classes or any(c in rest for c in "\\.") or "[^" in rest
                 or any("-" in c[2:-2] for c in small)):  # (a range inside a small class)
             return None
-        own = sorted(set(rest) | {"\n"})
+        own = sorted(set(rest) | {"\n"})  # (a newline stays itself: ``$`` matches before a last one)
         if any(ord(c) >= cls._STAND_IN for c in own):
             return None
         runs = [_letter_run(c) for c in classes]
@@ -270,14 +270,16 @@ class _Reduced:
         return cls(re.compile("(?iu)" + _CHAR_CLASS.sub(cut, pattern)).match, listed, runs)
 
     def __call__(self, string: str) -> bool:
-        return self.match("".join(c if self.listed(c) else self._stand_in(c) for c in string)) is not None
+        rewritten = self.rewritten
+        return self.match("".join([rewritten.get(c) or self._rewrite(c) for c in string])) is not None
 
-    def _stand_in(self, char: str) -> str:
-        stand_in = self.stand_ins.get(char)
-        if stand_in is None:
-            v = sum(1 << j for j, run in enumerate(self.runs) if run(char))
-            stand_in = self.stand_ins[char] = chr(self._STAND_IN + v)
-        return stand_in
+    def _rewrite(self, char: str) -> str:
+        if self.listed(char):
+            out = char
+        else:
+            out = chr(self._STAND_IN + sum(1 << j for j, run in enumerate(self.runs) if run(char)))
+        self.rewritten[char] = out
+        return out
 
 
 @functools.lru_cache(maxsize=256)
