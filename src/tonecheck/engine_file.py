@@ -170,7 +170,7 @@ def _get(npz: Any, member: str, kind: str) -> Any:
         return npz[member].tobytes()
     if kind == "vocab":
         words = _strings(npz[member])
-        vocab = {w: i for i, w in enumerate(words)}
+        vocab = dict(zip(words, range(len(words)), strict=True))
         if len(vocab) != len(words):
             raise ValueError(f"its {member} lists an entry twice")
         return vocab

@@ -15,6 +15,7 @@ exactly the dict's.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from itertools import chain, repeat
 
@@ -123,16 +124,23 @@ class CharNgramIndex:
         self.vocab = vocab
         self.char_range = char_range
         self.offset = offset
-        min_n, max_n = char_range
+
+    @functools.cached_property
+    def _encoded(self) -> bool:
+        """Whether the vocabulary's n-grams fit in 63 bits; when they do, the alphabet, the
+        rank of each code point and the hash table of the n-grams are made here. (Built on
+        the first batch big enough for the numpy path: a post's few new words are looked up
+        the plain way, so the first ``assess()`` does not pay for the table.)"""
+        vocab = self.vocab
+        min_n, max_n = self.char_range
         grams = [g for g in vocab if min_n <= len(g) <= max_n]
         points = _code_points("".join(grams))
         self.alphabet = np.unique(points)
         self.bits = max(1, len(self.alphabet).bit_length())  # ranks 1..len, 0 for "not in it"
         # An n-gram's integer lies in [2**(bits*(n-1)), 2**(bits*n)) (its first rank is at
         # least 1), so the n-grams of all lengths share one table.
-        self.encodable = self.bits * max_n <= 63
-        if not self.encodable:
-            return
+        if self.bits * max_n > 63:
+            return False
         self._bmp = np.zeros(0x10000, dtype=np.int64)  # the rank of each code point below 2**16
         small = self.alphabet[self.alphabet < 0x10000]
         self._bmp[small] = np.arange(1, small.size + 1)
@@ -143,7 +151,8 @@ class CharNgramIndex:
         for j in range(max_n):
             inside = j < sizes
             keys[inside] = (keys[inside] << self.bits) | ranks[at[inside] + j]
-        self.table = _IntTable(keys, np.array([vocab[g] for g in grams], dtype=np.int64) + offset)
+        self.table = _IntTable(keys, np.array([vocab[g] for g in grams], dtype=np.int64) + self.offset)
+        return True
 
     def _ranks(self, points: np.ndarray) -> np.ndarray:
         """Each code point's rank in the alphabet (from 1), 0 when it is not in it."""
@@ -162,7 +171,7 @@ class CharNgramIndex:
         none empty) in the vocabulary, all words one after another, and how many each has."""
         min_n, max_n = self.char_range
         total = sum(map(len, words)) + 2 * len(words)
-        if not self.encodable or total < _SMALL_BATCH or min(map(len, words)) + 2 < min_n:
+        if total < _SMALL_BATCH or min(map(len, words)) + 2 < min_n or not self._encoded:
             return self._lookup_plain(words)
         padded = "".join(chain.from_iterable((" ", w, " ") for w in words))
         ranks = self._ranks(_code_points(padded))
