@@ -85,6 +85,29 @@ def test_token_match_never_compiles_spacys_letter_classes():
     assert _exact_pattern.cache_info().currsize == 0
 
 
+def test_token_match_checks_from_the_pattern_whose_screen_matched():
+    """The joint screen says which alternative matched first; the patterns before it are never
+    checked (their screens do not match), and a pattern after it still answers where the
+    first one's letter class turns the string down. With groups of their own in the patterns,
+    every pattern is checked from the first."""
+    from spacy.lang.char_classes import ALPHA_LOWER
+
+    letters = f"[{ALPHA_LOWER}]"
+    assert len(letters) > 200  # (a letter class the screen loosens)
+    patterns = [f"^zz{letters}+$", f"^ab{letters}+$", "^ab1$", f"^ab{letters}+-x$"]
+    fast = TokenMatch(patterns)
+    assert [fast(w) for w in ("abc", "ab1", "abé-x", "ab2", "zz")] == [True, True, True, False, False]
+    assert fast._checks[0] is None  # never matched first: never checked
+    exact = re.compile("(?iu)" + "|".join(f"(?:{p})" for p in patterns)).match
+    for word in ("abc", "ab1", "abé-x", "ab2", "zz", "zzé", "AB1", "ab-x", "abc-x"):
+        assert fast(word) == bool(exact(word)), word
+
+    grouped = [f"^(zz){letters}+$", f"^ab{letters}+$", "^ab1$"]
+    fast = TokenMatch(grouped)
+    assert [fast(w) for w in ("ab1", "zzé", "ab")] == [True, True, False]
+    assert fast._checks[0] is not None  # checked from the first pattern on
+
+
 # Characters that case-fold onto ASCII letters (Kelvin sign, long s, dotted capital I, dotless i,
 # the "st" ligature), letters of other scripts, digits, marks, emoji, punctuation, a newline.
 _AWKWARD = ["\u212a", "\u017f", "\u0130", "\u0131", "\ufb06", "ß", "ẞ", "Ψ", "я", "\u0627", "٣", "1", "_",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
@@ -125,16 +125,20 @@ class TokenMatch:
 
     def __init__(self, patterns: Sequence[str]) -> None:
         self.patterns = tuple(patterns)
-        self._screen = _either(self.patterns)
+        self._screen, self._first = _either(self.patterns)
         # each pattern's own screen and proof, made the first time the joint screen lets a
         # string through (most patterns never need theirs; ~1 ms each at start-up otherwise)
         self._checks: list[tuple[Any, _Proof | None] | None] = [None] * len(self.patterns)
 
     def __call__(self, string: str) -> bool:
-        if self._screen(string) is None:
+        m = self._screen(string)
+        if m is None:
             return False
-        checks = self._checks
-        for i, pattern in enumerate(self.patterns):
+        checks, patterns = self._checks, self.patterns
+        # the screens of the patterns before the one whose alternative matched do not match
+        # (an alternation tries its alternatives in order), so neither do those patterns
+        for i in range(self._first(m), len(patterns)):
+            pattern = patterns[i]
             check = checks[i]
             if check is None:
                 check = checks[i] = _checks(pattern)
@@ -149,9 +153,16 @@ class TokenMatch:
 
 
 @functools.lru_cache(maxsize=16)
-def _either(patterns: tuple[str, ...]) -> Any:
-    """One screen for all of ``patterns`` (kept per process: a Reader renews its tokenizer)."""
-    return re.compile("(?ius)" + "|".join(f"(?:{_CHAR_CLASS.sub(_loosen, p)})" for p in patterns)).match
+def _either(patterns: tuple[str, ...]) -> tuple[Any, Callable[[re.Match[str]], int]]:
+    """One screen for all of ``patterns`` (kept per process: a Reader renews its tokenizer),
+    each pattern's screen a group of its own, and the function that tells from a match the
+    first pattern worth checking: the one whose group matched (the last group to close is the
+    outermost). Patterns with groups of their own would shift the numbering: then every
+    pattern is worth checking."""
+    screen = re.compile("(?ius)" + "|".join(f"({_CHAR_CLASS.sub(_loosen, p)})" for p in patterns))
+    if screen.groups != len(patterns):
+        return screen.match, lambda m: 0
+    return screen.match, lambda m: cast("int", m.lastindex) - 1
 
 
 @functools.lru_cache(maxsize=1024)
