@@ -108,6 +108,28 @@ def test_token_match_checks_from_the_pattern_whose_screen_matched():
     assert fast._checks[0] is not None  # checked from the first pattern on
 
 
+def test_token_match_turns_down_at_once_a_string_without_a_needed_mark():
+    """Every one of spaCy's French patterns needs a hyphen or an apostrophe (or a space), so a
+    string with none of them is turned down before any regex runs; the shortcut is taken only
+    where every pattern has such a needed element, and it never changes an answer."""
+    from spacy.lang.char_classes import ALPHA_LOWER
+    from spacy.lang.fr.tokenizer_exceptions import _regular_exp
+
+    from tonecheck.spacy_tokenizer import _marks
+
+    assert _marks(tuple(_regular_exp)) == frozenset("-‐‑–—'’ ")
+    assert _marks(("^ab[a-z]+$",)) is None  # (no mark needed: no shortcut)
+    assert _marks(("^a[-']?b", "^c-d")) is None  # (an optional mark is not needed)
+    letters = f"[{ALPHA_LOWER}]"
+    patterns = [f"^ab-{letters}+$", f"^(?:cd)+(?:[xy]')+{letters}$", "^EF[-–]?gh[’]"]
+    assert _marks(tuple(patterns)) == frozenset("-'’")
+    fast = TokenMatch(patterns)
+    exact = re.compile("(?iu)" + "|".join(f"(?:{p})" for p in patterns)).match
+    words = ["AB-C", "ab-é", "ab", "abc", "CDx'é", "cdcdY'a", "cdxé", "efgh’", "EF-GH’x", "efgh", "ab–c"]
+    assert [w for w in words if fast(w) != bool(exact(w))] == []
+    assert [fast(w) for w in words] == [True, True, False, False, True, True, False, True, True, False, False]
+
+
 # Characters that case-fold onto ASCII letters (Kelvin sign, long s, dotted capital I, dotless i,
 # the "st" ligature), letters of other scripts, digits, marks, emoji, punctuation, a newline.
 _AWKWARD = ["\u212a", "\u017f", "\u0130", "\u0131", "\ufb06", "ß", "ẞ", "Ψ", "я", "\u0627", "٣", "1", "_",

@@ -125,12 +125,16 @@ class TokenMatch:
 
     def __init__(self, patterns: Sequence[str]) -> None:
         self.patterns = tuple(patterns)
+        self._marks = _marks(self.patterns)
         self._screen, self._first = _either(self.patterns)
         # each pattern's own screen and proof, made the first time the joint screen lets a
         # string through (most patterns never need theirs; ~1 ms each at start-up otherwise)
         self._checks: list[tuple[Any, _Proof | None] | None] = [None] * len(self.patterns)
 
     def __call__(self, string: str) -> bool:
+        marks = self._marks
+        if marks is not None and marks.isdisjoint(string):  # (most words: no hyphen, no apostrophe)
+            return False
         m = self._screen(string)
         if m is None:
             return False
@@ -163,6 +167,49 @@ def _either(patterns: tuple[str, ...]) -> tuple[Any, Callable[[re.Match[str]], i
     if screen.groups != len(patterns):
         return screen.match, lambda m: 0
     return screen.match, lambda m: cast("int", m.lastindex) - 1
+
+
+@functools.lru_cache(maxsize=16)
+def _marks(patterns: tuple[str, ...]) -> frozenset[str] | None:
+    """Characters of which a string must hold one for any of ``patterns`` to match it: for
+    each pattern, the characters of one element it cannot match without (a literal or a small
+    class of caseless non-alphanumeric characters: spaCy's French patterns each need a hyphen
+    or an apostrophe). None when some pattern has no such element, or cannot be read."""
+    try:
+        import re._constants as constants  # type: ignore[import-not-found,unused-ignore]
+        import re._parser as parser  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:  # pragma: no cover - Python 3.10
+        import sre_constants as constants  # type: ignore[no-redef,unused-ignore]
+        import sre_parse as parser  # type: ignore[no-redef,unused-ignore]
+    marks: set[str] = set()
+    try:
+        for pattern in patterns:
+            needed = _needed(parser.parse(_CHAR_CLASS.sub(_loosen, pattern), re.I | re.U | re.S), constants)
+            if needed is None:
+                return None
+            marks |= needed
+    # (a pattern this Python's parser reads otherwise: no shortcut)
+    except (re.error, AttributeError, IndexError, TypeError, ValueError):
+        return None
+    return frozenset(marks)
+
+
+def _needed(items: Any, c: Any) -> set[str] | None:
+    """The characters of the first element of a parsed sequence that every match goes
+    through and that holds caseless non-alphanumeric characters only (None: there is none)."""
+    for op, av in items:
+        chars: set[str] | None = None
+        if op is c.LITERAL:
+            chars = {chr(av)}
+        elif op is c.IN and all(o is c.LITERAL for o, _ in av):
+            chars = {chr(a) for _, a in av}
+        elif op in (c.MAX_REPEAT, c.MIN_REPEAT) and av[0] >= 1:
+            chars = _needed(av[2], c)
+        elif op is c.SUBPATTERN:
+            chars = _needed(av[-1], c)
+        if chars and all(not ch.isalnum() and ch.lower() == ch == ch.upper() for ch in chars):
+            return chars
+    return None
 
 
 @functools.lru_cache(maxsize=1024)
