@@ -99,7 +99,11 @@ def split_word_runs(rel: int, length: int, lower: str, punct: bool) -> list[_Pie
     On unseen real posts these words did better than whole spaCy tokens
     (reports/real_yardstick.md); keeping the signed numbers and the symbols keeps the guide's
     decided cases right ("Merci aux soignants ❤️ Pour les remercier : -50 %")."""
-    if len(lower) != length or _SIGNED_NUMBER.fullmatch(lower):
+    if len(lower) != length:
+        return [(rel, length, lower, punct)]
+    if length > 1 and lower.isalnum():  # (most tokens: one run, the whole token; \w is what isalnum() is, and "_")
+        return [(rel, length, lower, False)]
+    if _SIGNED_NUMBER.fullmatch(lower):
         return [(rel, length, lower, punct)]
     runs = [(rel + m.start(), m.end() - m.start(), m.group(), False) for m in _WORD_RUN.finditer(lower)]
     return runs or [(rel, length, lower, punct or not lower.strip("!?"))]
