@@ -165,10 +165,23 @@ def test_importing_tonecheck_loads_neither_spacy_nor_sklearn():
     import subprocess
     import sys
 
-    heavy = "('spacy','sklearn','scipy','pandas','matplotlib','numpy')"
+    heavy = "('spacy','sklearn','scipy','pandas','matplotlib','numpy','importlib.metadata')"
     code = f"import sys, tonecheck; print(sorted(m for m in {heavy} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_version_is_the_installed_packages_read_when_asked_for():
+    """``importlib.metadata`` (a third of ``import tonecheck`` when it was imported at start-up)
+    is imported by the first read of ``__version__``."""
+    from importlib.metadata import version
+
+    import tonecheck
+
+    assert tonecheck.__version__ == version("tonecheck")
+    assert "__version__" in tonecheck.__all__
+    with pytest.raises(AttributeError, match="no attribute 'nonesuch'"):
+        tonecheck.nonesuch  # noqa: B018
 
 
 def test_assessing_with_the_shipped_model_imports_neither_sklearn_nor_scipy():

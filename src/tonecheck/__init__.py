@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 import logging
-from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 from tonecheck.assess import (
     MAX_TEXT_LENGTH,
@@ -31,11 +31,6 @@ from tonecheck.errors import (
 )
 from tonecheck.labels import Label
 
-try:
-    __version__ = version("tonecheck")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0.0.0"
-
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
@@ -57,3 +52,18 @@ __all__ = [
     "MAX_TEXT_LENGTH",
     "__version__",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``tonecheck.__version__``, read from the installed package's metadata when first asked
+    for: ``importlib.metadata`` costs more to import than the rest of ``import tonecheck``."""
+    if name != "__version__":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        value = version("tonecheck")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        value = "0.0.0"
+    globals()["__version__"] = value
+    return value
