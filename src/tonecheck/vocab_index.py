@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from itertools import chain, repeat
 
 import numpy as np
@@ -116,6 +117,60 @@ class WordNgramIndex:
         return unigram, self.pairs.get(key)
 
 
+@dataclass(frozen=True)
+class _Encoding:
+    """A vocabulary's n-grams read as integers: the alphabet (sorted code points), the bits of
+    one character's rank, the rank of each code point below 2**16, and the hash table from an
+    n-gram's integer to its column."""
+
+    alphabet: np.ndarray
+    bits: int
+    bmp: np.ndarray
+    table: _IntTable
+
+    def ranks(self, points: np.ndarray) -> np.ndarray:
+        """Each code point's rank in the alphabet (from 1), 0 when it is not in it."""
+        return _ranks(self.alphabet, self.bmp, points)
+
+
+def _ranks(alphabet: np.ndarray, bmp: np.ndarray, points: np.ndarray) -> np.ndarray:
+    if not alphabet.size:
+        return np.zeros_like(points)
+    ranks: np.ndarray = bmp[np.minimum(points, 0xFFFF)]
+    high = np.flatnonzero(points >= 0x10000)
+    if high.size:
+        p = points[high]
+        at = np.minimum(np.searchsorted(alphabet, p), len(alphabet) - 1)
+        ranks[high] = np.where(alphabet[at] == p, at + 1, 0)
+    return ranks
+
+
+def _encode(vocab: Mapping[str, int], char_range: tuple[int, int], offset: int) -> _Encoding | None:
+    """The :class:`_Encoding` of the n-grams of ``vocab`` of ``char_range`` sizes, columns
+    plus ``offset``; None when they do not fit in 63 bits."""
+    min_n, max_n = char_range
+    grams = [g for g in vocab if min_n <= len(g) <= max_n]
+    points = _code_points("".join(grams))
+    alphabet = np.unique(points)
+    bits = max(1, len(alphabet).bit_length())  # ranks 1..len, 0 for "not in it"
+    # An n-gram's integer lies in [2**(bits*(n-1)), 2**(bits*n)) (its first rank is at least
+    # 1), so the n-grams of all lengths share one table.
+    if bits * max_n > 63:
+        return None
+    bmp = np.zeros(0x10000, dtype=np.int64)
+    small = alphabet[alphabet < 0x10000]
+    bmp[small] = np.arange(1, small.size + 1)
+    sizes = np.fromiter(map(len, grams), dtype=np.int64, count=len(grams))
+    at = np.cumsum(sizes) - sizes
+    ranks = _ranks(alphabet, bmp, points)
+    keys = np.zeros(len(grams), dtype=np.int64)
+    for j in range(max_n):
+        inside = j < sizes
+        keys[inside] = (keys[inside] << bits) | ranks[at[inside] + j]
+    table = _IntTable(keys, np.array([vocab[g] for g in grams], dtype=np.int64) + offset)
+    return _Encoding(alphabet, bits, bmp, table)
+
+
 class CharNgramIndex:
     """The n-grams of ``vocab`` (string → column) of each length in ``char_range``, as
     integers; ``offset`` is added to every column."""
@@ -126,55 +181,24 @@ class CharNgramIndex:
         self.offset = offset
 
     @functools.cached_property
-    def _encoded(self) -> bool:
-        """Whether the vocabulary's n-grams fit in 63 bits; when they do, the alphabet, the
-        rank of each code point and the hash table of the n-grams are made here. (Built on
-        the first batch big enough for the numpy path: a post's few new words are looked up
-        the plain way, so the first ``assess()`` does not pay for the table.)"""
-        vocab = self.vocab
-        min_n, max_n = self.char_range
-        grams = [g for g in vocab if min_n <= len(g) <= max_n]
-        points = _code_points("".join(grams))
-        self.alphabet = np.unique(points)
-        self.bits = max(1, len(self.alphabet).bit_length())  # ranks 1..len, 0 for "not in it"
-        # An n-gram's integer lies in [2**(bits*(n-1)), 2**(bits*n)) (its first rank is at
-        # least 1), so the n-grams of all lengths share one table.
-        if self.bits * max_n > 63:
-            return False
-        self._bmp = np.zeros(0x10000, dtype=np.int64)  # the rank of each code point below 2**16
-        small = self.alphabet[self.alphabet < 0x10000]
-        self._bmp[small] = np.arange(1, small.size + 1)
-        sizes = np.fromiter(map(len, grams), dtype=np.int64, count=len(grams))
-        at = np.cumsum(sizes) - sizes
-        ranks = self._ranks(points)
-        keys = np.zeros(len(grams), dtype=np.int64)
-        for j in range(max_n):
-            inside = j < sizes
-            keys[inside] = (keys[inside] << self.bits) | ranks[at[inside] + j]
-        self.table = _IntTable(keys, np.array([vocab[g] for g in grams], dtype=np.int64) + self.offset)
-        return True
-
-    def _ranks(self, points: np.ndarray) -> np.ndarray:
-        """Each code point's rank in the alphabet (from 1), 0 when it is not in it."""
-        if not self.alphabet.size:
-            return np.zeros_like(points)
-        ranks: np.ndarray = self._bmp[np.minimum(points, 0xFFFF)]
-        high = np.flatnonzero(points >= 0x10000)
-        if high.size:
-            p = points[high]
-            at = np.minimum(np.searchsorted(self.alphabet, p), len(self.alphabet) - 1)
-            ranks[high] = np.where(self.alphabet[at] == p, at + 1, 0)
-        return ranks
+    def _encoding(self) -> _Encoding | None:
+        """The vocabulary's n-grams as integers, or None when they do not fit in 63 bits.
+        (Made on the first batch big enough for the numpy path: a post's few new words are
+        looked up the plain way, so the first ``assess()`` does not pay for the table.)"""
+        return _encode(self.vocab, self.char_range, self.offset)
 
     def lookup(self, words: Sequence[str]) -> tuple[np.ndarray, list[int]]:
         """The columns of the character n-grams of ``words`` (white-space words, lower-cased,
         none empty) in the vocabulary, all words one after another, and how many each has."""
         min_n, max_n = self.char_range
         total = sum(map(len, words)) + 2 * len(words)
-        if total < _SMALL_BATCH or min(map(len, words)) + 2 < min_n or not self._encoded:
+        if total < _SMALL_BATCH or min(map(len, words)) + 2 < min_n:
+            return self._lookup_plain(words)
+        encoding = self._encoding
+        if encoding is None:
             return self._lookup_plain(words)
         padded = "".join(chain.from_iterable((" ", w, " ") for w in words))
-        ranks = self._ranks(_code_points(padded))
+        ranks = encoding.ranks(_code_points(padded))
         sizes = np.fromiter(map(len, words), dtype=np.int64, count=len(words)) + 2
         starts = np.cumsum(sizes) - sizes
         word_of, keys = [], []
@@ -186,7 +210,7 @@ class CharNgramIndex:
             known = np.ones(at.size, dtype=bool)
             for j in range(n):
                 r = ranks[at + j]
-                key = (key << self.bits) | r
+                key = (key << encoding.bits) | r
                 known &= r > 0
             key[~known] = -1  # (a character outside the alphabet: in no n-gram of the vocabulary)
             word_of.append(np.repeat(index, count))
@@ -195,7 +219,7 @@ class CharNgramIndex:
         # n-major to word-major (char_wb_ngrams' order: by length, then position, per word);
         # each length's block is already in word order, so the stable sort only merges them
         order = np.argsort(word, kind="stable")
-        word, col = word[order], self.table.get(key[order])
+        word, col = word[order], encoding.table.get(key[order])
         found = col >= 0
         return col[found], np.bincount(word[found], minlength=len(words)).tolist()
 
