@@ -34,6 +34,21 @@ def test_char_ngrams_are_the_dicts_in_char_wb_order(char_range, n_words):
     assert flat.tolist() == [c for e in expected for c in e]
 
 
+def test_a_vocabulary_too_wide_for_63_bits_is_looked_up_the_plain_way():
+    """5,000 distinct characters take 13 bits each: a 5-gram would need 65, so there is no
+    integer encoding and the answers are the dict's."""
+    rng = random.Random(5)
+    letters = [chr(0x4E00 + k) for k in range(5000)]
+    words = ["".join(rng.choice(letters) for _ in range(rng.randint(3, 8))) for _ in range(3000)]
+    vocab = {g: i for i, g in enumerate(sorted({g for w in words for g in char_wb_ngrams(w, (3, 5))}))}
+    index = CharNgramIndex(vocab, (3, 5))
+    flat, sizes = index.lookup(words)
+    assert index._encoding is None
+    expected = _plain_chars(vocab, words, (3, 5), 0)
+    assert sizes == [len(e) for e in expected]
+    assert flat.tolist() == [c for e in expected for c in e]
+
+
 def test_an_empty_char_vocabulary_finds_nothing():
     flat, sizes = CharNgramIndex({}, (3, 5)).lookup(["bonjour"] * 100)
     assert flat.size == 0 and sizes == [0] * 100
