@@ -171,14 +171,12 @@ def cold(model: Any) -> None:
 
 
 def distinct_chunks(model: Any, posts: Sequence[str]) -> list[str]:
-    """The distinct white-space chunks of ``posts`` once normalised: what the Reader gives
-    spaCy when its caches are cold (``Reader.many``)."""
+    """The distinct white-space chunks of ``posts`` once normalised that the model's Reader
+    does not know: what ``Reader.many`` gives spaCy (all of them when its caches are cold)."""
     from tonecheck.normalise import normalise_with_offsets
-    from tonecheck.reading import MAX_CHUNK
 
-    rules = model.engine.read.text_rules
-    return list(dict.fromkeys(p for t in posts for p in normalise_with_offsets(t, rules).text.split(" ")
-                              if p and len(p) <= MAX_CHUNK))
+    reader = model.engine.read
+    return reader.new_chunks(normalise_with_offsets(t, reader.text_rules).text for t in posts)
 
 
 def sklearn_peer(texts: Sequence[str], labels: Sequence[str]) -> Any:

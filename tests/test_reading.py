@@ -195,6 +195,20 @@ def test_reader_reads_a_batch_as_it_reads_each_text(compact, special_cases, monk
     assert reader.many(texts[:5]) == [reader(t) for t in texts[:5]] == expected[:5]
 
 
+def test_new_chunks_are_the_unknown_ones_each_once_in_order(special_cases):
+    """What Reader.many gives spaCy: chunks it has not read, once each, in their order, none
+    over MAX_CHUNK characters (those are read in windows)."""
+    from tonecheck.reading import MAX_CHUNK
+
+    rules, cases = CompactTokenizer.serialise(special_cases)
+    reader = Reader(rules, cases)
+    long = "x" * (MAX_CHUNK + 1)
+    assert reader.new_chunks(["merci à tous", f"restez {long} chez vous", "merci encore"]) == [
+        "merci", "à", "tous", "restez", "chez", "vous", "encore"]
+    reader.many(["merci à tous"])
+    assert reader.new_chunks(["merci à vous tous"]) == ["vous"]
+
+
 def test_reader_pickles_without_its_caches(compact, special_cases):
     rules, cases = CompactTokenizer.serialise(special_cases)
     reader = Reader(rules, cases)

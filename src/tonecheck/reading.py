@@ -13,7 +13,7 @@ import os
 import re
 import threading
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple, cast
 
@@ -208,13 +208,19 @@ class Reader:
         if not todo:
             return cast("list[Analysis]", found)
         norms = [normalise_with_offsets(t, self.text_rules) for t in todo]
-        known = self._chunks
-        new = dict.fromkeys(p for norm in norms for p in norm.text.split(" ") if p not in known and len(p) <= MAX_CHUNK)
+        new = self.new_chunks(norm.text for norm in norms)
         if new:
-            self._learn(list(new))
+            self._learn(new)
         made = {t: self._analyse(t, norm) for t, norm in zip(todo, norms, strict=True)}
         self._remember(made)
         return [a if a is not None else made[t] for t, a in zip(texts, found, strict=True)]
+
+    def new_chunks(self, normalised: Iterable[str]) -> list[str]:
+        """The white-space chunks of ``normalised`` texts not known yet, each once, in order:
+        what goes through spaCy (a chunk over MAX_CHUNK characters is read in windows)."""
+        known = self._chunks
+        return list(dict.fromkeys(p for text in normalised for p in text.split(" ")
+                                  if p not in known and len(p) <= MAX_CHUNK))
 
     def _remember(self, analyses: dict[str, Analysis]) -> None:
         texts = self._texts
